@@ -1,0 +1,91 @@
+"""The `labrun` command line: parse options, dispatch, and turn errors into exit codes.
+
+Exit codes: 0 success; 1 checks failed or teardown incomplete; 2 usage error; 3 labrun
+error (one line; the traceback goes to a log under LABRUN_HOME); 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from labrun import __version__
+from labrun.commands import check, cloud, env, lab_info, start, status, stop
+
+EPILOG = """\b
+A typical session:
+  labrun list                      # the labs you can take
+  labrun start docker-basics       # provision a lab, show its instructions
+  eval "$(labrun env)"             # put your shell in the lab's cloud
+  labrun check                     # grade your work (as often as you like)
+  labrun stop                      # tear everything down and prove nothing is left
+"""
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="labrun")
+def cli() -> None:
+    """Hands-on MLOps labs that provision, grade and always clean up after themselves.
+
+    Each lab is provisioned with Terraform on an embedded local cloud (or real AWS),
+    graded by its checker, and torn down with a receipt that nothing of it remains.
+    """
+
+
+for command in (
+    lab_info.list_labs, lab_info.show, start.start, env.env, status.status, check.check,
+    stop.stop, cloud.cloud,
+):  # fmt: skip
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script's entry point)."""
+    from labrun.errors import LabrunError
+
+    try:
+        result = cli.main(args=argv, prog_name="labrun", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.ClickException as exc:
+        _error(_click_message(exc))
+        return 2
+    except LabrunError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _error("interrupted")
+        return 130
+    except Exception as exc:
+        log = _write_traceback()
+        _error(f"unexpected error: {type(exc).__name__}: {exc} (traceback in {log})")
+        return 3
+    return result if isinstance(result, int) else 0
+
+
+def _error(message: str) -> None:
+    sys.stdout.flush()
+    click.echo(f"labrun: {message}", err=True)
+
+
+def _click_message(exc: click.exceptions.ClickException) -> str:
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see `{ctx.command_path} --help`)"
+    return message
+
+
+def _write_traceback() -> str:
+    """Unexpected errors: the whole traceback goes to a log, the user gets one line."""
+    try:
+        from labrun.home import logs_dir
+
+        path = logs_dir() / "errors.log"
+        with path.open("a") as log:
+            log.write(traceback.format_exc() + "\n")
+        return str(path)
+    except Exception:
+        return "stderr: " + traceback.format_exc()

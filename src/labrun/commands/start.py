@@ -1,0 +1,60 @@
+"""`labrun start LAB`: provision a lab and show its instructions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from labrun.commands import json_option, labs_dir_option
+from labrun.output import console, print_json
+
+
+@click.command()
+@click.argument("lab")
+@click.option(
+    "--target",
+    type=click.Choice(["local", "aws"]),
+    default="local",
+    show_default=True,
+    help="local: the embedded cloud on this machine (free); aws: your real AWS account.",
+)
+@click.option(
+    "--ttl", metavar="DURATION", help="Hard time to live, e.g. 45m or 2h (default: the lab's)."
+)
+@labs_dir_option
+@json_option
+def start(lab: str, target: str, ttl: str | None, labs_dir: Path | None, as_json: bool) -> int:
+    """Start a session of LAB: provision it, then show its instructions.
+
+    labrun records the session first, copies the lab's starter files into your workspace,
+    runs the lab's Terraform (on the embedded local cloud by default), and prints the
+    session id, the time left, the lab's outputs and its instructions. Every session has
+    a hard time to live; `labrun stop` ends it early.
+
+    \b
+    Examples:
+      labrun start docker-basics
+      labrun start cloud-sdk-basics --ttl 45m --json
+    """
+    from labrun import provision
+    from labrun.catalog import find_lab
+    from labrun.progress import terraform_progress
+    from labrun.store import SessionStore
+
+    found = find_lab(lab, labs_dir)
+    store = SessionStore.open()
+    with terraform_progress(f"Provisioning {found.id}") as progress:
+        session = provision.start(store, found, target=target, ttl=ttl, progress=progress)
+    if as_json:
+        print_json(session.to_json())
+        return 0
+    from labrun.commands.lab_info import render_instructions
+    from labrun.render import session_card
+
+    session_card(session)
+    render_instructions(found.readme.read_text(encoding="utf-8"))
+    console().print(
+        "\nWhen you are done: [bold]labrun check[/] to grade, [bold]labrun stop[/] to clean up."
+    )
+    return 0

@@ -1,0 +1,47 @@
+"""`labrun status [SESSION]`: sessions, their status and the time they have left."""
+
+from __future__ import annotations
+
+import click
+
+from labrun.commands import json_option, session_argument
+from labrun.output import console, print_json
+from labrun.store import SessionStore
+
+
+@click.command()
+@session_argument
+@click.option("--all", "show_all", is_flag=True, help="Include ended sessions.")
+@json_option
+def status(session: str | None, show_all: bool, as_json: bool) -> int:
+    """Show sessions: status, time left and what they provisioned.
+
+    Without SESSION: every active session (and, with --all, the ended ones too).
+    A session with less than 10 minutes left is flagged.
+    """
+    from labrun.render import sessions_table
+
+    store = SessionStore.open()
+    sessions = [store.get(session)] if session else store.sessions(live_only=not show_all)
+    if as_json:
+        print_json({"sessions": [_with_resources(store, s.id, s.to_json()) for s in sessions]})
+        return 0
+    if not sessions:
+        console().print("No active session. Start one with [bold]labrun start LAB[/].")
+        return 0
+    sessions_table(sessions)
+    for s in sessions:
+        if s.is_live and 0 < s.time_left() < 600:
+            console().print(f"[yellow]Session {s.id} has less than 10 minutes left.[/]")
+    return 0
+
+
+def _with_resources(
+    store: SessionStore, session_id: str, data: dict[str, object]
+) -> dict[str, object]:
+    """Add the resources Terraform created (from the session's journal)."""
+    created: list[str] = []
+    for event in store.events(session_id):
+        if event["event"] == "terraform-apply":
+            created.extend(event.get("changed", []))
+    return {**data, "resources": created}

@@ -1,0 +1,39 @@
+"""The environment a session's tools see: Terraform, the checker and the learner's shell."""
+
+from __future__ import annotations
+
+import os
+
+from labrun.manifest import Manifest
+from labrun.session import Session
+
+
+def needs_local_cloud(manifest: Manifest, target: str) -> bool:
+    """The embedded cloud runs only for local sessions of labs that use AWS."""
+    return target == "local" and "aws" in manifest.requires
+
+
+def session_env(session: Session, cloud_endpoint: str | None) -> dict[str, str]:
+    """`export`-able variables that put a process in the session's cloud."""
+    from labrun import localcloud
+
+    env: dict[str, str] = {}
+    if cloud_endpoint:
+        env.update(localcloud.aws_env(cloud_endpoint))
+    elif session.target == "aws":
+        for key in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+            if os.environ.get(key):
+                env[key] = os.environ[key]
+    if os.environ.get("DOCKER_HOST"):
+        env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]
+    env["LABRUN_SESSION"] = session.id
+    return env
+
+
+def cloud_endpoint_for(manifest: Manifest, session: Session) -> str | None:
+    """Start (or reuse) the embedded cloud when the session needs it; its endpoint."""
+    if not needs_local_cloud(manifest, session.target):
+        return None
+    from labrun import localcloud
+
+    return localcloud.ensure_running().endpoint

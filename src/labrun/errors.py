@@ -1,0 +1,26 @@
+"""The errors labrun shows to users: one line, no traceback."""
+
+from __future__ import annotations
+
+
+class LabrunError(Exception):
+    """An expected failure: printed as one line, exit code 3."""
+
+    exit_code = 3
+
+
+class BadInput(LabrunError):
+    """The user asked for something that cannot be: a usage error, exit code 2."""
+
+    exit_code = 2
+
+
+class ManifestError(BadInput):
+    """A lab.toml (or lab folder) that does not follow the lab format."""
+
+    def __init__(self, path: object, field: str, problem: str) -> None:
+        self.path = str(path)
+        self.field = field
+        self.problem = problem
+        where = f"{self.path}: {field}: " if field else f"{self.path}: "
+        super().__init__(where + problem)

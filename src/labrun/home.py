@@ -1,0 +1,68 @@
+"""Where labrun keeps its state (LABRUN_HOME) and who this installation is (the owner)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+OWNER_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def labrun_home() -> Path:
+    """LABRUN_HOME, else $XDG_STATE_HOME/labrun, else ~/.local/state/labrun (created on demand)."""
+    explicit = os.environ.get("LABRUN_HOME")
+    if explicit:
+        home = Path(explicit).expanduser()
+    else:
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        home = Path(state) / "labrun"
+    home.mkdir(parents=True, exist_ok=True)
+    return home.resolve()
+
+
+def sessions_dir() -> Path:
+    path = labrun_home() / "sessions"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def logs_dir() -> Path:
+    path = labrun_home() / "logs"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def plugin_cache_dir() -> Path:
+    """One Terraform provider cache for every session, so a provider is downloaded once."""
+    path = labrun_home() / "plugin-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def owner() -> str:
+    """LABRUN_OWNER, else an id generated once per LABRUN_HOME and kept in its `owner` file."""
+    from labrun.errors import BadInput
+
+    explicit = os.environ.get("LABRUN_OWNER")
+    if explicit:
+        if not OWNER_RE.match(explicit):
+            raise BadInput(
+                f"LABRUN_OWNER={explicit!r}: use lowercase letters, digits and '-' (at most 63)"
+            )
+        return explicit
+    path = labrun_home() / "owner"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    generated = "lr-" + secrets.token_hex(4)
+    # O_EXCL: when two processes race, both end up with the one that was written first.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(generated + "\n")
+    return generated

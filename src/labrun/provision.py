@@ -1,0 +1,161 @@
+"""Starting a session: record it, lay out its work folder, provision its lab with Terraform.
+
+The session is recorded before anything is created, so a crash at any point leaves a
+session that `labrun stop` can find and tear down.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+from labrun import environment, tfmodule
+from labrun.catalog import Lab
+from labrun.durations import format_duration, parse_duration
+from labrun.errors import BadInput, LabrunError
+from labrun.home import owner, sessions_dir
+from labrun.session import Session, new_session_id, rfc3339, utcnow
+from labrun.store import SessionStore
+from labrun.tfengine import ProgressCallback, Terraform
+
+
+def resolve_ttl(lab: Lab, ttl: str | None) -> timedelta:
+    """The session's time to live: the lab's default, or --ttl within the lab's max_ttl."""
+    if ttl is None:
+        return lab.manifest.ttl
+    try:
+        wanted = parse_duration(ttl)
+    except ValueError as exc:
+        raise BadInput(f"--ttl: {exc}") from None
+    if wanted > lab.manifest.max_ttl:
+        limit = format_duration(lab.manifest.max_ttl)
+        raise BadInput(f"--ttl {ttl} is longer than {lab.id}'s max_ttl ({limit})")
+    return wanted
+
+
+def check_target(lab: Lab, target: str) -> None:
+    if target not in lab.manifest.targets:
+        supported = ", ".join(lab.manifest.targets)
+        raise BadInput(f"lab {lab.id} does not run on target {target!r} (it supports: {supported})")
+
+
+def preflight(lab: Lab, target: str) -> None:
+    """What must hold before anything is created."""
+    check_target(lab, target)
+    if "docker" in lab.manifest.requires:
+        from labrun import dockerengine
+
+        dockerengine.require_engine()
+    tfmodule.inspect_module(lab.terraform_dir)  # a module Terraform cannot read fails here
+
+
+def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -> Session:
+    """Record the session (status provisioning) and lay out its work folder."""
+    now = utcnow()
+    for _ in range(20):
+        session_id = new_session_id()
+        session = Session(
+            id=session_id, lab=lab.id, lab_dir=lab.path, target=target, status="provisioning",
+            created_at=now, expires_at=now + ttl, owner=owner(),
+            workdir=sessions_dir() / session_id,
+        )  # fmt: skip
+        if store.insert(session):
+            break
+    else:
+        raise LabrunError("could not draw a free session id")
+    session.workdir.mkdir(parents=True)
+    session.logs_dir.mkdir()
+    shutil.copy2(lab.path / "lab.toml", session.workdir / "lab.toml")
+    if lab.files_dir.is_dir():
+        shutil.copytree(lab.files_dir, session.workspace)
+    else:
+        session.workspace.mkdir()
+    tfmodule.copy_module(lab.terraform_dir, session.terraform_dir)
+    return session
+
+
+def prepare_module(session: Session, endpoint: str | None) -> tfmodule.ModuleInfo:
+    """Write the labrun variables and, on the local cloud, the aws provider settings."""
+    from labrun import localcloud
+
+    info = tfmodule.inspect_module(session.terraform_dir)
+    tfmodule.write_variables(
+        session.terraform_dir,
+        info,
+        {
+            "labrun_session": session.id,
+            "labrun_lab": session.lab,
+            "labrun_expires_at": rfc3339(session.expires_at),
+            "labrun_workspace": str(session.workspace),
+            "labrun_tags": session.tags(),
+            "labrun_labels": session.labels(),
+        },
+    )
+    if endpoint:
+        tfmodule.write_local_aws_provider(
+            session.terraform_dir, info, endpoint, localcloud.REGION, session.tags()
+        )
+    return info
+
+
+def terraform_for(session: Session, env: dict[str, str]) -> Terraform:
+    return Terraform(session.terraform_dir, env, session.logs_dir / "terraform.log")
+
+
+def start(
+    store: SessionStore,
+    lab: Lab,
+    target: str = "local",
+    ttl: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> Session:
+    """Start a session of `lab`; on failure, tear down what was made and raise LabrunError."""
+    duration = resolve_ttl(lab, ttl)
+    preflight(lab, target)
+    session = create_session(store, lab, target, duration)
+    try:
+        _provision(store, session, lab, progress)
+    except LabrunError as exc:
+        cleaned = _undo(store, session, exc)
+        after = "nothing was left running" if cleaned else f"run `labrun stop {session.id}`"
+        raise LabrunError(f"session {session.id}: {exc} ({after})") from exc
+    except BaseException as exc:  # Ctrl-C included: clean up, then let it through
+        _undo(store, session, exc)
+        raise
+    return store.get(session.id)
+
+
+def _provision(
+    store: SessionStore, session: Session, lab: Lab, progress: ProgressCallback | None
+) -> None:
+    endpoint = environment.cloud_endpoint_for(lab.manifest, session)
+    env = environment.session_env(session, endpoint)
+    store.update(session.id, env=env)
+    prepare_module(session, endpoint)
+    terraform = terraform_for(session, env)
+    for step in (terraform.init, lambda: terraform.apply(progress)):
+        result = step()
+        store.journal(session.id, f"terraform-{result.operation}", _summary(result))
+        if not result.ok:
+            first = result.errors[0] if result.errors else "unknown error"
+            raise LabrunError(f"terraform {result.operation} failed: {first}")
+    store.update(session.id, status="active", outputs=result.outputs)
+
+
+def _summary(result: object) -> dict[str, object]:
+    fields = ("ok", "changed", "errors", "seconds")
+    return {k: getattr(result, k) for k in fields}
+
+
+def _undo(store: SessionStore, session: Session, cause: BaseException) -> bool:
+    """A start that failed must not leave anything running: tear down what was made."""
+    from labrun import teardown
+
+    store.journal(session.id, "start-failed", {"error": str(cause) or type(cause).__name__})
+    try:
+        receipt = teardown.stop(store, store.get(session.id))
+    except Exception as exc:  # the original error matters more; the session stays live
+        store.journal(session.id, "cleanup-failed", {"error": str(exc)})
+        store.update(session.id, status="failed")
+        return False
+    return receipt.ok

