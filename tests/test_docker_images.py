@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from testing.docker_images import BUSYBOX_TAG, ensure_busybox_image
 
 # Provides the docker_client fixture even before tests/conftest.py imports it.
-pytest_plugins = ["testing.fixtures"]
 pytestmark = pytest.mark.docker
 
 

@@ -100,7 +100,7 @@ def _grade_all(manifest: Manifest, runner: _Runner, log: IO[str]) -> list[TaskRe
 class _Grading:
     """One pass over a lab's tasks, in dependency order, collecting their results."""
 
-    def __init__(self, manifest: Manifest, checks: dict[str, _CheckInfo], runner: _Runner):
+    def __init__(self, manifest: Manifest, checks: dict[str, _CheckInfo], runner: _Runner) -> None:
         self.manifest = manifest
         self.tasks = {t.id: t for t in manifest.tasks}
         self.checks = checks
@@ -277,8 +277,9 @@ class _Child:
     deadline passed) and "exit" (stdout closed: the child died).
     """
 
-    def __init__(self, request: dict[str, Any], cwd: Path, env: dict[str, str], log: IO[str]):
-        self.log = log
+    def __init__(
+        self, request: dict[str, Any], cwd: Path, env: dict[str, str], log: IO[str]
+    ) -> None:
         # -P: files in the learner's workspace (the cwd) must not shadow modules.
         self.proc = subprocess.Popen(
             [sys.executable, "-P", "-m", "labrun.checks._child"],
@@ -321,8 +322,6 @@ class _Child:
                 return {"event": "exit", "message": self._death()}
             if event["event"] in kinds:
                 return event
-            if event["event"] == "start":
-                _log(self.log, f"running check {event['id']!r}")
 
     def _death(self) -> str:
         try:

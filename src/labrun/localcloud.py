@@ -123,10 +123,14 @@ def stop_if_idle(timeout: float = 10) -> bool:
 
 
 def active_local_sessions() -> list[str]:
-    """Ids of the local sessions that may still use the local cloud."""
+    """Ids of the local sessions that may still use the local cloud.
+
+    A session uses it once its env points at it; one still provisioning may be about to.
+    """
     from labrun.store import SessionStore  # here: the store is not needed to start the cloud
 
-    return SessionStore.open().active_ids(target="local")
+    live = SessionStore.open().sessions(live_only=True, target="local")
+    return [s.id for s in live if "AWS_ENDPOINT_URL" in s.env or s.status == "provisioning"]
 
 
 @contextmanager

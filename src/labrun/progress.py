@@ -1,4 +1,8 @@
-"""A live progress line while Terraform works (on stderr, so stdout stays clean)."""
+"""Progress while Terraform works, on stderr so that stdout stays clean for pipes and --json.
+
+On a terminal: a live bar with "resources done / total" and Terraform's last message.
+Elsewhere (CI logs, pipes): one plain line per step.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,20 @@ from labrun.tfengine import Progress, ProgressCallback
 
 @contextmanager
 def terraform_progress(title: str) -> Iterator[ProgressCallback]:
-    """Yield a callback that shows "resources done / total" and Terraform's last message."""
+    """Yield a callback that shows how far Terraform has got."""
+    console = err_console()
+    if not console.is_terminal:
+
+        def line(progress: Progress) -> None:
+            counter = f"[{progress.done}/{progress.total}]" if progress.total else ""
+            console.print(f"{title} {counter} {progress.message}".rstrip(), highlight=False)
+
+        yield line
+        return
+
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
-    console = err_console()
     bar = Bar(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -23,19 +36,14 @@ def terraform_progress(title: str) -> Iterator[ProgressCallback]:
         TimeElapsedColumn(),
         TextColumn("{task.fields[message]}", style="dim"),
         console=console,
-        transient=console.is_terminal,
+        transient=True,
     )
     task_id = bar.add_task(title, total=None, message="")
 
     def update(progress: Progress) -> None:
-        bar.update(
-            task_id,
-            completed=progress.done,
-            total=progress.total or None,
-            message=progress.message[:60],
-        )
-        if not console.is_terminal and progress.message:
-            console.print(f"  {progress.operation}: {progress.message}", highlight=False)
+        total = progress.total or None
+        message = progress.message[:60]
+        bar.update(task_id, completed=progress.done, total=total, message=message)
 
     with bar:
         yield update

@@ -16,7 +16,7 @@ from labrun.errors import BadInput, LabrunError
 from labrun.home import owner, sessions_dir
 from labrun.session import Session, new_session_id, rfc3339, utcnow
 from labrun.store import SessionStore
-from labrun.tfengine import ProgressCallback, Terraform
+from labrun.tfengine import ProgressCallback, Terraform, terraform_command
 
 
 def resolve_ttl(lab: Lab, ttl: str | None) -> timedelta:
@@ -42,6 +42,7 @@ def check_target(lab: Lab, target: str) -> None:
 def preflight(lab: Lab, target: str) -> None:
     """What must hold before anything is created."""
     check_target(lab, target)
+    terraform_command()  # a LABRUN_TERRAFORM that names nothing fails here
     if "docker" in lab.manifest.requires:
         from labrun import dockerengine
 

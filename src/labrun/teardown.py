@@ -68,14 +68,12 @@ def stop(
     receipt.finished_at = rfc3339(utcnow())
     store.journal(session.id, "teardown", receipt.to_json())
     store.update(session.id, status="ended" if receipt.ok else "failed")
-    _stop_idle_cloud(store)
+    _stop_idle_cloud()
     return receipt
 
 
-def _stop_idle_cloud(store: SessionStore) -> None:
+def _stop_idle_cloud() -> None:
     """Do not leave resources running: the emulator included, once no local session is left."""
     from labrun import localcloud
 
-    live = store.sessions(live_only=True, target="local")
-    if not any("AWS_ENDPOINT_URL" in s.env for s in live):
-        localcloud.stop()
+    localcloud.stop_if_idle()

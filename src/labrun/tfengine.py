@@ -73,6 +73,8 @@ class Terraform:
             "CHECKPOINT_DISABLE": "1",
             "TF_PLUGIN_CACHE_DIR": str(plugin_cache_dir()),
             "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "1",
+            # local-exec provisioners run `$LABRUN_PYTHON`: labrun's own Python, boto3 included.
+            "LABRUN_PYTHON": sys.executable,
         }
         mirror = os.environ.get("LABRUN_PROVIDER_MIRROR")
         self.init_args = ["-plugin-dir", mirror] if mirror else []

@@ -20,7 +20,8 @@ then for each further stdin line ``{"run": "<task id>"}``::
     {"event": "result", "id": "build", "status": "pass|partial|fail|error",
      "score": 1.0, "message": "...", "hint": "..." or null}
 
-EOF on stdin ends the process. Tracebacks and anything a check prints go to stderr, which
+"start" is informational. EOF on stdin ends the process. Progress lines ("labrun: running
+check 'build'"), tracebacks and anything a check prints go to stderr, which
 the parent appends to the session log: the protocol streams are moved off fds 0 and 1
 before any lab code runs, so neither ``print`` nor a subprocess can corrupt them.
 """
@@ -52,6 +53,7 @@ def main() -> int:
     ctx = _context(request["context"])
     for line in requests:
         task_id = json.loads(line)["run"]
+        print(f"labrun: running check {task_id!r}", file=sys.stderr)
         _reply(replies, {"event": "start", "id": task_id})
         _reply(replies, {"event": "result", "id": task_id, **_run(checks[task_id], ctx)})
     return 0
@@ -114,8 +116,8 @@ def _run(check: Check, ctx: Context) -> dict[str, Any]:
             "hint": failed.hint,
         }
     except (Exception, SystemExit) as exc:
-        print(f"labrun: check {check.id!r} raised:", file=sys.stderr)
-        traceback.print_exc()
+        # Start the traceback at the check's frame: this module's frame is noise to authors.
+        traceback.print_exception(type(exc), exc, exc.__traceback__ and exc.__traceback__.tb_next)
         message = f"{_one_line(exc)} (traceback in the log)"
         return {"status": "error", "score": 0.0, "message": message, "hint": None}
     return {"status": "pass", "score": 1.0, "message": "", "hint": None}

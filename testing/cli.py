@@ -1,0 +1,30 @@
+"""Running the real `labrun` command line from tests, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+
+def labrun(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`labrun ARGS...` in a child process (the environment is this process's, plus `env`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "labrun", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def labrun_json(*args: str, expect: int = 0, env: dict[str, str] | None = None) -> Any:
+    """`labrun ARGS... --json`: check the exit code and that stdout is exactly one JSON document."""
+    proc = labrun(*args, "--json", env=env)
+    assert proc.returncode == expect, (proc.returncode, proc.stdout, proc.stderr)
+    return json.loads(proc.stdout)

@@ -1,0 +1,6 @@
+from labrun.checks import task
+
+
+@task("never")
+def never(ctx):
+    pass
