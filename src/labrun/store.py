@@ -84,6 +84,8 @@ class SessionStore:
         db.row_factory = sqlite3.Row
         try:
             yield db
+        except sqlite3.IntegrityError:
+            raise  # a constraint the caller handles (a session id already taken)
         except sqlite3.DatabaseError as exc:
             raise LabrunError(f"session store {self.path}: {exc}") from exc
         finally:

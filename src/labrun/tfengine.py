@@ -114,7 +114,7 @@ class Terraform:
         if state_file.exists():
             state = json.loads(state_file.read_text() or "{}")
             managed = [r for r in state.get("resources", []) if r.get("mode") == "managed"]
-            return [_address(r) for r in managed if r.get("instances")]
+            return [address for r in managed for address in _addresses(r)]
         code, stdout = self._capture(["state", "list"])
         return stdout.split() if code == 0 else []
 
@@ -218,10 +218,12 @@ def _parse_event(line: str) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-def _address(resource: dict[str, Any]) -> str:
+def _addresses(resource: dict[str, Any]) -> list[str]:
+    """Instance addresses of one state resource: `module.m.aws_s3_bucket.b["x"]`."""
     prefix = f"{resource['module']}." if resource.get("module") else ""
-    mode = "data." if resource.get("mode") == "data" else ""
-    return f"{prefix}{mode}{resource.get('type')}.{resource.get('name')}"
+    base = f"{prefix}{resource.get('type')}.{resource.get('name')}"
+    keys = [i.get("index_key") for i in resource.get("instances", [])]
+    return [base if k is None else f"{base}[{json.dumps(k)}]" for k in keys]
 
 
 def _looks_transient(errors: list[str]) -> bool:

@@ -1,0 +1,163 @@
+"""`labrun start` + `labrun stop` against plain Terraform init + apply + destroy.
+
+Target (from the issue): labrun's start + stop of a builtin-provider lab costs at most 1.5x
+plain Terraform's init + apply + destroy of the same module, comparing medians.
+
+Both sides run the same Terraform build (the embedded one, `python -m labrun.tfworker`,
+since the machine has no `terraform` binary), one process per command as a user would type
+them, on a fresh copy of benchmarks/labs/bench-builtin. The runs alternate (peer, labrun,
+peer, labrun...) after one warm-up of each, so that a noisy machine slows both alike.
+
+This is a measurement, not a test: it exits 0 whatever the verdict, and 1 only when a
+command failed.
+
+    .venv/bin/python benchmarks/start_stop.py [--runs 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+LABS_DIR = Path(__file__).resolve().parent / "labs"
+LAB = "bench-builtin"
+TARGET_RATIO = 1.5
+PEER_VARS = ["-var", "labrun_session=bench"]
+PEER_STEPS = {
+    "init": ["init"],
+    "apply": ["apply", "-auto-approve", *PEER_VARS],
+    "destroy": ["destroy", "-auto-approve", *PEER_VARS],
+}
+
+
+class BenchError(Exception):
+    """A measured command failed: the figures would mean nothing."""
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Run one command to completion; its wall-clock seconds and its stdout."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-10:])
+        raise BenchError(f"{' '.join(command)} exited with {proc.returncode}:\n{tail}")
+    return seconds, proc.stdout
+
+
+def base_env() -> dict[str, str]:
+    """The caller's environment, minus what would make the two sides run different things."""
+    env = dict(os.environ)
+    for name in ("LABRUN_TERRAFORM", "LABRUN_LABS_PATH", "TF_CLI_ARGS", "TF_DATA_DIR"):
+        env.pop(name, None)
+    # No internet here: a version check would measure a network timeout, not the tools.
+    env["CHECKPOINT_DISABLE"] = "1"
+    return env
+
+
+def peer_once(workdir: Path) -> dict[str, float]:
+    """Plain Terraform: init, apply, destroy on a fresh copy of the lab's module."""
+    module = workdir / "peer"
+    shutil.copytree(LABS_DIR / LAB / "terraform", module)
+    terraform = [sys.executable, "-m", "labrun.tfworker"]
+    env = base_env()
+    return {step: run([*terraform, *args], module, env)[0] for step, args in PEER_STEPS.items()}
+
+
+def labrun_once(workdir: Path) -> dict[str, float]:
+    """labrun start --json, then labrun stop SESSION --json, in a fresh LABRUN_HOME."""
+    env = {**base_env(), "LABRUN_HOME": str(workdir / "labrun-home")}
+    labrun = [sys.executable, "-m", "labrun"]
+    start_args = ["start", LAB, "--labs-dir", str(LABS_DIR), "--json"]
+    start_seconds, out = run([*labrun, *start_args], workdir, env)
+    session = json.loads(out)["session"]
+    stop_seconds, out = run([*labrun, "stop", session, "--json"], workdir, env)
+    if not json.loads(out).get("ok"):
+        raise BenchError(f"labrun stop {session} did not leave everything clean:\n{out}")
+    return {"start": start_seconds, "stop": stop_seconds}
+
+
+def measure(runs: int) -> dict[str, list[dict[str, float]]]:
+    """One warm-up of each side, then `runs` of each, interleaved."""
+    samples: dict[str, list[dict[str, float]]] = {"peer": [], "labrun": []}
+    for index in range(runs + 1):
+        for side, once in (("peer", peer_once), ("labrun", labrun_once)):
+            with tempfile.TemporaryDirectory(prefix=f"bench-{side}-") as tmp:
+                phases = once(Path(tmp))
+            if index > 0:  # run 0 is the warm-up
+                samples[side].append(phases)
+    return samples
+
+
+def summary(phases: list[dict[str, float]]) -> dict[str, Any]:
+    """Median, min and max of the totals, and the median of each phase."""
+    totals = [sum(p.values()) for p in phases]
+    return {
+        "median": round(statistics.median(totals), 4),
+        "min": round(min(totals), 4),
+        "max": round(max(totals), 4),
+        "samples": [round(t, 4) for t in totals],
+        "phases": {n: round(statistics.median(p[n] for p in phases), 4) for n in phases[0]},
+    }
+
+
+def report(runs: int, samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    peer, labrun = summary(samples["peer"]), summary(samples["labrun"])
+    ratio = labrun["median"] / peer["median"]
+    return {
+        "benchmark": "start_stop",
+        "lab": LAB,
+        "runs": runs,
+        "peer": peer,
+        "labrun": labrun,
+        "ratio": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "verdict": "PASS" if ratio <= TARGET_RATIO else "FAIL",
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(f"labrun start + stop vs plain Terraform, lab {result['lab']}: "
+          f"{result['runs']} runs of each, interleaved, after one warm-up")  # fmt: skip
+    print(f"{'':34}{'median':>8}{'min':>8}{'max':>8}")
+    for label, key in (("terraform init + apply + destroy", "peer"), ("labrun start + stop", "labrun")):
+        side = result[key]
+        print(f"{label:34}{side['median']:7.3f}s{side['min']:7.3f}s{side['max']:7.3f}s")
+        phases = "  ".join(f"{name} {sec:.3f}s" for name, sec in side["phases"].items())
+        print(f"{'':4}median per phase: {phases}")
+    print(f"ratio of medians: {result['ratio']:.2f}x (target <= {result['target_ratio']}x): "
+          f"{result['verdict']}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured runs of each (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    try:
+        result = report(args.runs, measure(args.runs))
+    except BenchError as exc:
+        print(f"start_stop: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
