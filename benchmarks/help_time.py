@@ -83,22 +83,29 @@ def heavy_imports() -> dict[str, list[str]]:
     return found
 
 
-def slowest_imports(limit: int = 8) -> list[dict[str, Any]]:
-    """The costliest top-level imports of `import labrun.cli`, from `python -X importtime`."""
+def slowest_imports(limit: int = 6) -> list[dict[str, Any]]:
+    """The costliest imports of `labrun.cli` (cumulative), each with its costliest import.
+
+    From `python -X importtime`, which prints a module after the modules it imports.
+    """
     command = [sys.executable, "-X", "importtime", "-c", "import labrun.cli"]
     proc = subprocess.run(command, capture_output=True, text=True)
     rows: list[dict[str, Any]] = []
+    children: list[tuple[float, str]] = []  # depth-2 imports not yet given to their parent
     for line in proc.stderr.splitlines():
         parts = line.removeprefix("import time:").split("|")
         if len(parts) != 3 or not parts[1].strip().isdigit():
             continue  # the header line
-        name = parts[2].rstrip()
-        depth = (len(name) - len(name.lstrip())) // 2
-        # Depth 2: what labrun.cli and its direct imports pull in.
-        if depth <= 2:
-            rows.append({"module": name.strip(), "depth": depth, "ms": int(parts[1]) / 1000})
+        name, ms = parts[2].rstrip(), int(parts[1]) / 1000
+        depth = (len(name) - len(name.lstrip())) // 2  # 0 is labrun.cli itself
+        if depth == 2:
+            children.append((ms, name.strip()))
+        elif depth == 1:
+            top = max(children, default=(0.0, ""))
+            rows.append({"module": name.strip(), "ms": ms, "via": top[1], "via_ms": top[0]})
+            children = []
     rows.sort(key=lambda row: row["ms"], reverse=True)
-    return [row for row in rows if row["depth"] > 0][:limit]
+    return rows[:limit]
 
 
 def stats(samples: list[float]) -> dict[str, Any]:
@@ -137,11 +144,14 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{label:24}{row['median']:7.3f}s{row['min']:7.3f}s{row['max']:7.3f}s")
     for where, modules in result["heavy_imports"].items():
         print(f"heavy modules loaded by {where}: {', '.join(modules) or 'none'}")
-    slowest = ", ".join(f"{row['module']} {row['ms']:.1f}ms" for row in result["slowest_imports"])
-    print(f"costliest imports of labrun.cli: {slowest}")
+    print("costliest imports of labrun.cli (cumulative, and the costliest thing each imports):")
+    for row in result["slowest_imports"]:
+        via = f"  ({row['via']} {row['via_ms']:.1f}ms)" if row["via"] else ""
+        print(f"  {row['module']:28}{row['ms']:6.1f}ms{via}")
     forbidden = ", ".join(result["forbidden_imported"]) or "none"
-    print(f"median {result['help']['median']:.3f}s (target < {result['target_seconds']}s), "
-          f"forbidden imports: {forbidden}: {result['verdict']}")  # fmt: skip
+    target = f"target < {result['target_seconds']}s"
+    median = result["help"]["median"]
+    print(f"median {median:.3f}s ({target}), forbidden imports: {forbidden}: {result['verdict']}")
 
 
 def main(argv: list[str] | None = None) -> int:

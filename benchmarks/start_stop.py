@@ -32,6 +32,7 @@ LABS_DIR = Path(__file__).resolve().parent / "labs"
 LAB = "bench-builtin"
 TARGET_RATIO = 1.5
 PEER_VARS = ["-var", "labrun_session=bench"]
+SIDES = {"peer": "terraform init + apply + destroy", "labrun": "labrun start + stop"}
 PEER_STEPS = {
     "init": ["init"],
     "apply": ["apply", "-auto-approve", *PEER_VARS],
@@ -128,16 +129,16 @@ def report(runs: int, samples: dict[str, list[dict[str, float]]]) -> dict[str, A
 
 
 def print_table(result: dict[str, Any]) -> None:
-    print(f"labrun start + stop vs plain Terraform, lab {result['lab']}: "
-          f"{result['runs']} runs of each, interleaved, after one warm-up")  # fmt: skip
+    runs = f"{result['runs']} runs of each, interleaved, after one warm-up"
+    print(f"labrun start + stop vs plain Terraform, lab {result['lab']}: {runs}")
     print(f"{'':34}{'median':>8}{'min':>8}{'max':>8}")
-    for label, key in (("terraform init + apply + destroy", "peer"), ("labrun start + stop", "labrun")):
+    for key, label in SIDES.items():
         side = result[key]
         print(f"{label:34}{side['median']:7.3f}s{side['min']:7.3f}s{side['max']:7.3f}s")
         phases = "  ".join(f"{name} {sec:.3f}s" for name, sec in side["phases"].items())
         print(f"{'':4}median per phase: {phases}")
-    print(f"ratio of medians: {result['ratio']:.2f}x (target <= {result['target_ratio']}x): "
-          f"{result['verdict']}")  # fmt: skip
+    target = f"target <= {result['target_ratio']}x"
+    print(f"ratio of medians: {result['ratio']:.2f}x ({target}): {result['verdict']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,11 +67,13 @@ def test_insert_get_update_and_journal(tmp_path: Path) -> None:
 
 def test_live_sessions_and_targets(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    for sid, status in (("a0000001", "active"), ("a0000002", "ended"), ("a0000003", "failed")):
-        store.insert(make_session(sid, status))
-    assert store.active_ids() == ["a0000001", "a0000003"]  # a failed teardown still holds things
+    statuses = ("active", "ended", "tearing-down", "failed")
+    for n, status in enumerate(statuses):
+        store.insert(make_session(f"a000000{n}", status))
+    # An unfinished teardown still holds things; a failed start cleaned up after itself.
+    assert store.active_ids() == ["a0000000", "a0000002"]
     assert store.active_ids(target="aws") == []
-    assert len(store.sessions()) == 3
+    assert len(store.sessions()) == 4
 
 
 def test_check_attempts_are_kept_in_order(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from labrun import tfmodule
 from labrun.errors import LabrunError
 from labrun.tfengine import Terraform
-from testing.cli import labrun_json
+from testing.cli import labrun, labrun_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,9 +81,32 @@ def test_a_module_without_aws_gets_no_provider_file(tmp_path: Path) -> None:
     assert tfmodule.write_local_aws_provider(folder, info, "http://x", "us-east-1", {}) is None
 
 
-def test_a_module_terraform_cannot_read_is_one_line(tmp_path: Path) -> None:
-    folder = module(tmp_path, 'resource "terraform_data" "x" {\n')
-    with pytest.raises(LabrunError, match=r"main.tf:1: Unclosed configuration block"):
+def test_a_module_terraform_cannot_read_fails_the_start_in_one_line(
+    tmp_path: Path, test_labs: Path
+) -> None:
+    import shutil
+
+    labs = tmp_path / "labs"
+    shutil.copytree(test_labs / "slow-check", labs / "slow-check")
+    (labs / "slow-check" / "terraform" / "main.tf").write_text('resource "terraform_data" "x" {\n')
+    proc = labrun("start", "slow-check", "--labs-dir", str(labs))
+    assert proc.returncode == 3
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "main.tf line 1: Unclosed configuration block" in proc.stderr
+    assert "nothing was left running" in proc.stderr
+    assert [s["status"] for s in labrun_json("status", "--all")["sessions"]] == ["failed"]
+
+
+def test_variables_and_aws_use_are_read_from_tf_json_too(tmp_path: Path) -> None:
+    folder = tmp_path / "j"
+    folder.mkdir()
+    (folder / "main.tf.json").write_text(
+        json.dumps({"variable": {"labrun_tags": {}}, "resource": {"aws_sqs_queue": {"q": {}}}})
+    )
+    info = tfmodule.inspect_module(folder)
+    assert info.variables == {"labrun_tags"} and info.uses_aws
+    (folder / "main.tf.json").write_text("{")
+    with pytest.raises(LabrunError, match="not valid JSON"):
         tfmodule.inspect_module(folder)
 
 

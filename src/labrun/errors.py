@@ -24,3 +24,7 @@ class ManifestError(BadInput):
         self.problem = problem
         where = f"{self.path}: {field}: " if field else f"{self.path}: "
         super().__init__(where + problem)
+
+
+class SessionBusy(LabrunError):
+    """Another live labrun process holds the session's lease."""

@@ -304,3 +304,25 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def endpoint_for_teardown() -> str:
+    """The cloud a teardown must reach. A recorded server that is alive but does not answer
+    may still hold the session's resources: that is an error (the teardown is retried
+    later), never a reason to start a fresh, empty cloud and call the session clean."""
+    with _locked():
+        recorded = _read_state()
+        if (
+            recorded is not None
+            and recorded.pid is not None
+            and recorded.port is not None
+            and _is_our_server(recorded.pid)
+            and not _answers(recorded.port)
+        ):
+            raise LabrunError(
+                f"the local cloud (pid {recorded.pid}) does not answer; "
+                "the session stays tearing-down and a later stop or reap finishes it"
+            )
+    endpoint = ensure_running().endpoint
+    assert endpoint is not None
+    return endpoint

@@ -6,6 +6,7 @@ Elsewhere (CI logs, pipes): one plain line per step.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,15 +17,16 @@ from labrun.tfengine import Progress, ProgressCallback
 @contextmanager
 def terraform_progress(title: str) -> Iterator[ProgressCallback]:
     """Yield a callback that shows how far Terraform has got."""
-    console = err_console()
-    if not console.is_terminal:
+    if not sys.stderr.isatty():  # plain lines, and no need to load rich at all
 
         def line(progress: Progress) -> None:
             counter = f"[{progress.done}/{progress.total}]" if progress.total else ""
-            console.print(f"{title} {counter} {progress.message}".rstrip(), highlight=False)
+            sys.stderr.write(f"{title} {counter} {progress.message}".rstrip() + "\n")
+            sys.stderr.flush()
 
         yield line
         return
+    console = err_console()
 
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar

@@ -6,10 +6,11 @@ session that `labrun stop` can find and tear down.
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 
-from labrun import environment, tfmodule
+from labrun import environment, lease, tfmodule
 from labrun.catalog import Lab
 from labrun.durations import format_duration, parse_duration
 from labrun.errors import BadInput, LabrunError
@@ -39,15 +40,15 @@ def check_target(lab: Lab, target: str) -> None:
         raise BadInput(f"lab {lab.id} does not run on target {target!r} (it supports: {supported})")
 
 
-def preflight(lab: Lab, target: str) -> None:
-    """What must hold before anything is created."""
+def preflight(lab: Lab, target: str) -> tfmodule.ModuleInfo:
+    """What must hold before anything is created; the module's declarations."""
     check_target(lab, target)
     terraform_command()  # a LABRUN_TERRAFORM that names nothing fails here
     if "docker" in lab.manifest.requires:
         from labrun import dockerengine
 
         dockerengine.require_engine()
-    tfmodule.inspect_module(lab.terraform_dir)  # a module Terraform cannot read fails here
+    return tfmodule.inspect_module(lab.terraform_dir)  # a module Terraform cannot read fails here
 
 
 def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -> Session:
@@ -79,7 +80,7 @@ def prepare_module(session: Session, endpoint: str | None) -> tfmodule.ModuleInf
     """Write the labrun variables and, on the local cloud, the aws provider settings."""
     from labrun import localcloud
 
-    info = tfmodule.inspect_module(session.terraform_dir)
+    info = tfmodule.cached_module_info(session.terraform_dir, session.workdir / "module.json")
     tfmodule.write_variables(
         session.terraform_dir,
         info,
@@ -112,17 +113,19 @@ def start(
 ) -> Session:
     """Start a session of `lab`; on failure, tear down what was made and raise LabrunError."""
     duration = resolve_ttl(lab, ttl)
-    preflight(lab, target)
+    info = preflight(lab, target)
     session = create_session(store, lab, target, duration)
-    try:
-        _provision(store, session, lab, progress)
-    except LabrunError as exc:
-        cleaned = _undo(store, session, exc)
-        after = "nothing was left running" if cleaned else f"run `labrun stop {session.id}`"
-        raise LabrunError(f"session {session.id}: {exc} ({after})") from exc
-    except BaseException as exc:  # Ctrl-C included: clean up, then let it through
-        _undo(store, session, exc)
-        raise
+    (session.workdir / "module.json").write_text(json.dumps(info.to_json()))
+    with lease.held(store, session.id):
+        try:
+            _provision(store, session, lab, progress)
+        except LabrunError as exc:
+            cleaned = _undo(store, session, exc)
+            after = "nothing was left running" if cleaned else f"run `labrun stop {session.id}`"
+            raise LabrunError(f"session {session.id}: {exc} ({after})") from exc
+        except BaseException as exc:  # Ctrl-C included: clean up, then let it through
+            _undo(store, session, exc)
+            raise
     return store.get(session.id)
 
 
@@ -133,13 +136,11 @@ def _provision(
     env = environment.session_env(session, endpoint)
     store.update(session.id, env=env)
     prepare_module(session, endpoint)
-    terraform = terraform_for(session, env)
-    for step in (terraform.init, lambda: terraform.apply(progress)):
-        result = step()
-        store.journal(session.id, f"terraform-{result.operation}", _summary(result))
-        if not result.ok:
-            first = result.errors[0] if result.errors else "unknown error"
-            raise LabrunError(f"terraform {result.operation} failed: {first}")
+    result = terraform_for(session, env).init_and_apply(progress)
+    store.journal(session.id, "terraform-apply", _summary(result))
+    if not result.ok:
+        first = result.errors[0] if result.errors else "unknown error"
+        raise LabrunError(f"terraform {result.operation} failed: {first}")
     store.update(session.id, status="active", outputs=result.outputs)
 
 
@@ -149,14 +150,20 @@ def _summary(result: object) -> dict[str, object]:
 
 
 def _undo(store: SessionStore, session: Session, cause: BaseException) -> bool:
-    """A start that failed must not leave anything running: tear down what was made."""
+    """A start that failed must not leave anything running: tear down what was made.
+
+    The session ends "failed" when nothing remains, else it stays "tearing-down" for a
+    later stop or the reaper.
+    """
     from labrun import teardown
 
     store.journal(session.id, "start-failed", {"error": str(cause) or type(cause).__name__})
     try:
-        receipt = teardown.stop(store, store.get(session.id))
+        receipt = teardown.stop(
+            store, store.get(session.id), final_status="failed", hold_lease=False
+        )
     except Exception as exc:  # the original error matters more; the session stays live
         store.journal(session.id, "cleanup-failed", {"error": str(exc)})
-        store.update(session.id, status="failed")
+        store.update(session.id, status="tearing-down")
         return False
     return receipt.ok

@@ -79,18 +79,27 @@ def receipt(result: Receipt) -> None:
     out.print(f"  destroyed by Terraform: {len(result.destroyed)}")
     for address in result.destroyed:
         out.print(f"    - {address}")
-    out.print(f"  checked: {', '.join(result.checked)}")
-    for place, why in result.unchecked.items():
-        out.print(f"  [yellow]not checked: {place}: {why}[/]")
+    out.print(f"  removed by the sweep (carrying the session's mark): {len(result.swept)}")
+    for item in result.swept:
+        why = "" if item.get("reason") == "marked" else f" ({item.get('reason')})"
+        out.print(f"    - {item['kind']} {item.get('name') or item['id']}{why}")
+    out.print(f"  checked: {', '.join(result.checked) or 'nothing'}")
     for error in result.errors:
         out.print(f"  [red]error: {error}[/]")
+    if result.unowned:
+        out.print(f"  [yellow]created during the session without labrun's mark (not touched): "
+                  f"{len(result.unowned)}[/]")  # fmt: skip
+        for item in result.unowned:
+            out.print(f"    - {item['kind']} {item.get('name') or item['id']}")
     if result.remaining:
         out.print(f"  [red bold]still there: {len(result.remaining)}[/]")
         for item in result.remaining:
-            out.print(f"    - {item['kind']} {item['id']}")
-        out.print("  Run `labrun stop` again, or remove them by hand.")
-    else:
+            out.print(f"    - {item['kind']} {item.get('name') or item['id']}")
+    if result.ok:
         out.print("  [green bold]nothing of this session remains.[/]")
+    else:
+        out.print(f"  The session stays listed: run `labrun stop {result.session}` again "
+                  "(or `labrun reap`) to finish.")  # fmt: skip
 
 
 def duration(delta: timedelta) -> str:

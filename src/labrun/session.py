@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from labrun.manifest import Manifest
 
 STATUSES = ("provisioning", "active", "tearing-down", "ended", "failed")
-LIVE_STATUSES = ("provisioning", "active", "tearing-down", "failed")
+# "failed": the start failed and its cleanup left nothing. A session whose teardown is
+# incomplete stays "tearing-down" (live) until a stop or the reaper finishes it.
+LIVE_STATUSES = ("provisioning", "active", "tearing-down")
 _ALPHABET = string.ascii_lowercase + string.digits
 
 

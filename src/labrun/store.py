@@ -7,10 +7,12 @@ on SQLite's lock (busy timeout) instead of failing or overwriting each other.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     owner TEXT NOT NULL,
     workdir TEXT NOT NULL,
     outputs TEXT NOT NULL DEFAULT '{}',
-    env TEXT NOT NULL DEFAULT '{}'
+    env TEXT NOT NULL DEFAULT '{}',
+    holder_pid INTEGER,
+    heartbeat_at TEXT
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -103,16 +107,17 @@ class SessionStore:
             db.execute("COMMIT")
 
     def insert(self, session: Session) -> bool:
-        """Record a new session; False when the id is taken (the caller draws another)."""
+        """Record a new session, its lease held by this process (so that no reaper takes a
+        session being set up for a crashed one); False when the id is taken."""
         try:
             with self._write() as db:
                 db.execute(
-                    "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         session.id, session.lab, str(session.lab_dir), session.target,
                         session.status, rfc3339(session.created_at), rfc3339(session.expires_at),
                         session.owner, str(session.workdir), json.dumps(session.outputs),
-                        json.dumps(session.env),
+                        json.dumps(session.env), os.getpid(), rfc3339(utcnow()),
                     ),
                 )  # fmt: skip
                 _journal(db, session.id, "created", {"lab": session.lab, "target": session.target})
@@ -136,6 +141,55 @@ class SessionStore:
             )
             if "status" in fields:
                 _journal(db, session_id, "status", {"status": fields["status"]})
+
+    def acquire_lease(
+        self,
+        session_id: str,
+        pid: int,
+        stale_after: timedelta,
+        alive: Callable[[int], bool],
+    ) -> int | None:
+        """Take the session's lease for `pid`; the live holder's pid when someone else has it."""
+        now = utcnow()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT holder_pid, heartbeat_at FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if row is None:
+                raise BadInput(f"no session {session_id!r}")
+            holder, beat = row["holder_pid"], row["heartbeat_at"]
+            fresh = beat is not None and now - parse_rfc3339(beat) < stale_after
+            if holder not in (None, pid) and fresh and alive(holder):
+                return int(holder)
+            db.execute(
+                "UPDATE sessions SET holder_pid = ?, heartbeat_at = ? WHERE id = ?",
+                (pid, rfc3339(now), session_id),
+            )
+            if holder not in (None, pid):
+                _journal(db, session_id, "lease-taken-over", {"from_pid": holder, "pid": pid})
+        return None
+
+    def heartbeat(self, session_id: str, pid: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND holder_pid = ?",
+                (rfc3339(utcnow()), session_id, pid),
+            )
+
+    def release_lease(self, session_id: str, pid: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE sessions SET holder_pid = NULL, heartbeat_at = NULL "
+                "WHERE id = ? AND holder_pid = ?",
+                (session_id, pid),
+            )
+
+    def lease_holder(self, session_id: str) -> int | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT holder_pid FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        return None if row is None or row["holder_pid"] is None else int(row["holder_pid"])
 
     def journal(self, session_id: str, event: str, detail: dict[str, Any] | None = None) -> None:
         with self._write() as db:

@@ -1,13 +1,25 @@
-"""Stopping a session: Terraform destroy, then the proof that nothing of it remains."""
+"""Stopping a session: Terraform destroy, sweep by ownership, verify, receipt.
+
+One pipeline for `labrun stop`, the reaper and TTL expiry:
+  a. Terraform destroy (transient errors retried, bounded);
+  b. sweep: everything still carrying the session's mark (or living inside something that
+     does) is deleted, in dependency order, listing again after each pass;
+  c. verify: the final listing must be empty;
+  d. a receipt: what Terraform destroyed, what the sweep removed, what remains, and what was
+     created during the session without a mark (reported, never deleted).
+A session is marked ended only when nothing of it remains.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from labrun import environment, inventory
+from labrun import environment, lease
+from labrun.errors import LabrunError
 from labrun.session import Session, rfc3339, session_manifest, utcnow
 from labrun.store import SessionStore
+from labrun.sweep import Marks, Sweeper, SweepResult, sweep
 from labrun.tfengine import ProgressCallback
 
 
@@ -17,10 +29,11 @@ class Receipt:
 
     session: str
     destroyed: list[str] = field(default_factory=list)
-    remaining: list[dict[str, str]] = field(default_factory=list)
+    swept: list[dict[str, Any]] = field(default_factory=list)
+    remaining: list[dict[str, Any]] = field(default_factory=list)
+    unowned: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
-    unchecked: dict[str, str] = field(default_factory=dict)
     finished_at: str = ""
 
     @property
@@ -32,44 +45,123 @@ class Receipt:
             "session": self.session,
             "ok": self.ok,
             "destroyed": self.destroyed,
+            "swept": self.swept,
             "remaining": self.remaining,
+            "unowned": self.unowned,
             "errors": self.errors,
             "checked": self.checked,
-            "unchecked": self.unchecked,
             "finished_at": self.finished_at,
         }
 
 
 def stop(
-    store: SessionStore, session: Session, progress: ProgressCallback | None = None
+    store: SessionStore,
+    session: Session,
+    progress: ProgressCallback | None = None,
+    *,
+    final_status: str = "ended",
+    hold_lease: bool = True,
 ) -> Receipt:
-    """Destroy the session's resources, verify that none remain, record the receipt."""
-    from labrun.provision import prepare_module, terraform_for
+    """Tear the session down under its lease; record the receipt and the new status."""
+    if not hold_lease:  # the caller (a failing start) already holds it
+        return _stop(store, session, progress, final_status)
+    with lease.held(store, session.id):
+        return _stop(store, store.get(session.id), progress, final_status)
 
+
+def _stop(
+    store: SessionStore, session: Session, progress: ProgressCallback | None, final_status: str
+) -> Receipt:
     store.update(session.id, status="tearing-down")
-    manifest = session_manifest(session)
-    endpoint = environment.cloud_endpoint_for(manifest, session)
-    env = environment.session_env(session, endpoint)
     receipt = Receipt(session=session.id)
-    if session.terraform_dir.is_dir():
-        prepare_module(session, endpoint)  # the cloud's endpoint may have changed since start
-        terraform = terraform_for(session, env)
-        if not (session.terraform_dir / ".terraform").is_dir():
-            terraform.init()  # a crash before init: nothing to destroy but the state check
-        result = terraform.destroy(progress)
-        receipt.destroyed = result.changed
-        receipt.errors.extend(result.errors)
-        left = terraform.state_addresses()
-        receipt.remaining.extend({"kind": "terraform", "id": a} for a in left)
-    found = inventory.session_inventory(session, env, "docker" in manifest.requires)
-    receipt.remaining.extend(r.to_json() for r in found.remnants)
-    receipt.checked = ["terraform-state", *found.checked]
-    receipt.unchecked = found.unchecked
+    try:
+        _pipeline(session, receipt, progress)
+    except LabrunError as exc:
+        receipt.errors.append(str(exc))
     receipt.finished_at = rfc3339(utcnow())
     store.journal(session.id, "teardown", receipt.to_json())
-    store.update(session.id, status="ended" if receipt.ok else "failed")
-    _stop_idle_cloud()
+    if receipt.ok:
+        store.update(session.id, status=final_status)
+        if "AWS_ENDPOINT_URL" in session.env:
+            _stop_idle_cloud()
     return receipt
+
+
+def _pipeline(session: Session, receipt: Receipt, progress: ProgressCallback | None) -> None:
+    manifest = session_manifest(session)
+    endpoint = None
+    if environment.needs_local_cloud(manifest, session.target):
+        from labrun import localcloud
+
+        endpoint = localcloud.endpoint_for_teardown()
+    env = environment.session_env(session, endpoint)
+    places = sweepers(session, env, "docker" in manifest.requires)
+    marks = Marks(session=session.id, owner=session.owner)
+    destroy_errors = _destroy(session, env, endpoint, receipt, progress)
+    if destroy_errors:
+        # Something of the session blocked the destroy (the learner's container on the lab's
+        # network, an object in its bucket): sweep, then let Terraform try once more.
+        for sweeper in places:
+            _record(receipt, sweep(sweeper, marks), final=False)
+        destroy_errors = _destroy(session, env, endpoint, receipt, progress)
+    receipt.errors.extend(destroy_errors)
+    for sweeper in places:
+        _record(receipt, sweep(sweeper, marks), final=True)
+        receipt.unowned.extend(r.to_json() for r in sweeper.unmarked_since(session.created_at))
+        receipt.checked.append(f"{sweeper.name}-marks")
+
+
+def _destroy(
+    session: Session,
+    env: dict[str, str],
+    endpoint: str | None,
+    receipt: Receipt,
+    progress: ProgressCallback | None,
+) -> list[str]:
+    """Terraform destroy; the state must be empty afterwards. Returns the errors."""
+    from labrun.provision import prepare_module, terraform_for
+
+    if not session.terraform_dir.is_dir():
+        return []
+    prepare_module(session, endpoint)  # the cloud's endpoint may have changed since start
+    terraform = terraform_for(session, env)
+    terraform.kill_leftover()
+    errors: list[str] = []
+    if terraform.has_state():  # none: killed before apply recorded anything; the sweep acts
+        result = terraform.destroy(progress)
+        receipt.destroyed.extend(result.changed)
+        errors = result.errors
+    left = terraform.state_addresses()
+    receipt.remaining = [r for r in receipt.remaining if r["kind"] != "terraform"]
+    receipt.remaining.extend({"kind": "terraform", "id": a} for a in left)
+    if "terraform-state" not in receipt.checked:
+        receipt.checked.append("terraform-state")
+    return errors
+
+
+def _record(receipt: Receipt, swept: SweepResult, final: bool) -> None:
+    receipt.swept.extend(r.to_json() for r in swept.removed)
+    if final:  # only the last listing is the proof of what remains
+        receipt.remaining.extend(r.to_json() for r in swept.remaining)
+        receipt.errors.extend(f"{r.kind} {r.id}: {error}" for r, error in swept.failed)
+
+
+def sweepers(session: Session, env: dict[str, str], uses_docker: bool) -> list[Sweeper]:
+    """Where the session's resources can be: its cloud, and the Docker engine if it uses one."""
+    found: list[Sweeper] = []
+    if "AWS_ENDPOINT_URL" in env or session.target == "aws":
+        from labrun.sweep.aws import AwsSweeper
+
+        found.append(AwsSweeper(env))
+    if uses_docker:
+        from labrun import dockerengine
+        from labrun.sweep.docker import DockerSweeper
+
+        engine = dockerengine.client()
+        if engine is None:
+            raise LabrunError("no Docker engine answers: the session's containers are unchecked")
+        found.append(DockerSweeper(engine))
+    return found
 
 
 def _stop_idle_cloud() -> None:

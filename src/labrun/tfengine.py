@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from typing import IO, Any
 
 from labrun.errors import BadInput, LabrunError
 from labrun.home import plugin_cache_dir
+from labrun.tfworker import SEPARATOR
 
 ProgressCallback = Callable[["Progress"], None]
 # Errors worth another try: the provider or the cloud was briefly unavailable.
@@ -79,20 +82,70 @@ class Terraform:
         mirror = os.environ.get("LABRUN_PROVIDER_MIRROR")
         self.init_args = ["-plugin-dir", mirror] if mirror else []
 
+    @property
+    def pid_file(self) -> Path:
+        """The running Terraform's pid: a labrun killed with -9 leaves its Terraform behind."""
+        return self.module_dir / ".labrun-terraform.pid"
+
+    def kill_leftover(self) -> bool:
+        """End a Terraform that a dead labrun process left running in this module (it holds
+        the state lock); True if there was one."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        self.pid_file.unlink(missing_ok=True)
+        try:
+            if Path(f"/proc/{pid}/cwd").resolve() != self.module_dir.resolve():
+                return False  # the pid was reused by something else
+            os.killpg(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            return False
+        _wait_gone(pid)
+        (self.module_dir / ".terraform.tfstate.lock.info").unlink(missing_ok=True)
+        return True
+
     def init(self) -> RunResult:
-        return self._run("init", ["init", "-input=false", "-no-color", *self.init_args], None)
+        return self._run("init", self._init_args(), None)
+
+    def init_and_apply(self, progress: ProgressCallback | None = None) -> RunResult:
+        """init, then apply: one process with the embedded Terraform, two with an executable."""
+        if os.environ.get("LABRUN_TERRAFORM"):
+            init = self.init()
+            return self.apply(progress) if init.ok else init
+        batch = [*self._init_args(), SEPARATOR, *self._apply_args()]
+        result = self._run("apply", batch, progress)
+        return self._with_sensitive_outputs(result)
 
     def apply(self, progress: ProgressCallback | None = None) -> RunResult:
-        args = ["apply", "-auto-approve", "-input=false", "-no-color", "-json"]
-        result = self._run("apply", args, progress)
+        return self._with_sensitive_outputs(self._run("apply", self._apply_args(), progress))
+
+    def _init_args(self) -> list[str]:
+        return ["init", "-input=false", "-no-color", *self.init_args]
+
+    def _apply_args(self) -> list[str]:
+        return ["apply", "-auto-approve", "-input=false", "-no-color", "-json"]
+
+    def _with_sensitive_outputs(self, result: RunResult) -> RunResult:
         if result.ok and any(v is None for v in result.outputs.values()):
             result.outputs = self.outputs()  # sensitive values are not in the event stream
         return result
+
+    def has_state(self) -> bool:
+        """Whether Terraform may have recorded anything: a local state, or a backend."""
+        return (self.module_dir / "terraform.tfstate").exists() or self._has_backend()
+
+    def _has_backend(self) -> bool:
+        # `init` records a configured (non-local) backend here.
+        return (self.module_dir / ".terraform" / "terraform.tfstate").exists()
 
     def destroy(self, progress: ProgressCallback | None = None, attempts: int = 3) -> RunResult:
         """Destroy, trying again (bounded) when the failure looks transient."""
         args = ["destroy", "-auto-approve", "-input=false", "-no-color", "-json"]
         result = self._run("destroy", args, progress)
+        if not result.ok and any("terraform init" in e for e in result.errors):
+            self.init()  # the working folder lost its providers: set it up again
+            result = self._run("destroy", args, progress)
         for attempt in range(1, attempts):
             if result.ok or not _looks_transient(result.errors):
                 break
@@ -115,8 +168,12 @@ class Terraform:
             state = json.loads(state_file.read_text() or "{}")
             managed = [r for r in state.get("resources", []) if r.get("mode") == "managed"]
             return [address for r in managed for address in _addresses(r)]
+        if not self._has_backend():
+            return []  # no local state and no backend: Terraform recorded nothing
         code, stdout = self._capture(["state", "list"])
-        return stdout.split() if code == 0 else []
+        if code != 0:
+            raise LabrunError(f"terraform state list failed (see {self.log_path})")
+        return stdout.split()
 
     def _capture(self, args: list[str]) -> tuple[int, str]:
         with self.log_path.open("a") as log:
@@ -139,12 +196,15 @@ class Terraform:
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 start_new_session=True,
             )  # fmt: skip
+            self.pid_file.write_text(str(proc.pid))
             try:
                 _follow(proc.stdout, log, state, result, progress)
                 code = proc.wait()
             except BaseException:
                 _stop(proc)
                 raise
+            finally:
+                self.pid_file.unlink(missing_ok=True)
         result.ok = code == 0
         if not result.ok and not result.errors:
             result.errors.append(f"terraform {operation} exited with {code} (see {self.log_path})")
@@ -165,11 +225,27 @@ def _follow(
         log.write(line)
         event = _parse_event(line)
         if event is None:
-            if not line.startswith("{") and "Error" in line:
-                result.errors.append(line.strip())
+            _text_error(line, result)
             continue
         if _apply_event(event, state, result) and progress is not None:
             progress(state)
+
+
+_GENERIC_ERRORS = ("Terraform encountered problems",)
+_LOCATION = re.compile(r"^\s*on (\S+) line (\d+)")
+
+
+def _text_error(line: str, result: RunResult) -> None:
+    """Errors Terraform prints as text (init has no -json): "Error: X" and, on a later
+    line, "on FILE line N"."""
+    text = line.strip().lstrip("│ ").strip()
+    if text.startswith("Error: "):
+        if not text.startswith(f"Error: {_GENERIC_ERRORS[0]}"):
+            result.errors.append(text.removeprefix("Error: "))
+        return
+    where = _LOCATION.match(text)
+    if where and result.errors and " line " not in result.errors[-1]:
+        result.errors[-1] = f"{where[1]} line {where[2]}: {result.errors[-1]}"
 
 
 def _apply_event(event: dict[str, Any], state: Progress, result: RunResult) -> bool:
@@ -231,10 +307,21 @@ def _looks_transient(errors: list[str]) -> bool:
     return any(marker in text for marker in TRANSIENT_MARKERS)
 
 
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    """Wait until `pid` is gone (or a zombie, which holds no lock and no file)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state == "Z":
+            return
+        time.sleep(0.05)
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     """Interrupt Terraform the way Ctrl-C would, so it can write its state, then wait."""
-    import signal
-
     try:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)

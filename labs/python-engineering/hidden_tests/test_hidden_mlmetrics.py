@@ -125,6 +125,9 @@ def test_precision_matches_the_definition_on_random_batches():
 
 def test_accuracy():
     expect("accuracy([1, 0, 1, 1], [1, 1, 1, 0])", accuracy([1, 0, 1, 1], [1, 1, 1, 0]), 0.5)
+    y_true, y_pred = [1, 0, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]
+    expect(f"accuracy({y_true}, {y_pred})", accuracy(y_true, y_pred), 4 / 6)
+    expect("accuracy([0, 0], [0, 0])", accuracy([0, 0], [0, 0]), 1.0)
 
 
 def test_accuracy_of_nothing_is_an_error():

@@ -1,6 +1,7 @@
-# python-engineering creates nothing in a cloud: Terraform's builtin terraform_data turns the
-# learner's workspace (labrun copied the starter files there just before) into a git
-# repository with one commit on main, so the learner starts from a clean history.
+# python-engineering creates nothing in a cloud: Terraform's builtin terraform_data runs
+# init-repo.sh in the learner's workspace (labrun copied the starter files there just before),
+# which makes it a git repository with one commit on main: the learner starts from a clean
+# history.
 #
 # The starting commit is also kept under refs/labrun/start (a ref that `git branch` and
 # `git log` do not show), so the checker knows where main was even if the learner moves it.
@@ -21,27 +22,7 @@ resource "terraform_data" "repository" {
 
   provisioner "local-exec" {
     working_dir = self.input
-    interpreter = ["/bin/sh", "-c"]
-    command     = <<-EOT
-      set -eu
-      if [ -e .git ]; then
-        echo "already a git repository: left as it is"
-        exit 0
-      fi
-      git init --quiet -b main
-      # Keep the learner's own identity when git has one; otherwise give this repository one.
-      if ! git config user.name >/dev/null || ! git config user.email >/dev/null; then
-        git config user.name "Lab Learner"
-        git config user.email "learner@labrun.invalid"
-      fi
-      git add --all
-      GIT_AUTHOR_NAME=labrun GIT_AUTHOR_EMAIL=labrun@labrun.invalid \
-      GIT_COMMITTER_NAME=labrun GIT_COMMITTER_EMAIL=labrun@labrun.invalid \
-        git -c commit.gpgsign=false -c core.hooksPath=/dev/null \
-          commit --quiet --no-verify -m "Initial commit: mlmetrics 0.1.0"
-      git update-ref refs/labrun/start HEAD
-      git log --oneline
-    EOT
+    command     = "/bin/sh '${abspath(path.module)}/init-repo.sh'"
   }
 }
 

@@ -6,7 +6,6 @@ import shlex
 
 import click
 
-from labrun import localcloud
 from labrun.errors import LabrunError
 from labrun.output import console, print_json
 
@@ -35,6 +34,8 @@ def cloud() -> None:
 @json_option
 def up(as_json: bool) -> None:
     """Start the local cloud, or reuse the one already running."""
+    from labrun import localcloud
+
     status = localcloud.ensure_running()
     if as_json:
         print_json(status.to_json())
@@ -50,6 +51,8 @@ def down(force: bool, as_json: bool) -> None:
 
     Refuses while local sessions still use it: end them with `labrun down`.
     """
+    from labrun import localcloud
+
     sessions = [] if force else localcloud.active_local_sessions()
     if sessions:
         raise LabrunError(
@@ -67,6 +70,8 @@ def down(force: bool, as_json: bool) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show whether the local cloud runs, and where."""
+    from labrun import localcloud
+
     current = localcloud.status()
     if as_json:
         print_json(current.to_json())
@@ -90,6 +95,8 @@ def env(as_json: bool) -> None:
 
     As `export` lines, for `eval "$(labrun cloud env)"`; --json prints the mapping.
     """
+    from labrun import localcloud
+
     current = localcloud.status()
     if not current.running or current.endpoint is None:
         raise LabrunError("the local cloud is not running: run `labrun cloud up`")

@@ -39,9 +39,13 @@ class Found:
     owner: str | None = None
     expires_at: str | None = None  # the labrun:expires-at mark, RFC 3339
     reason: str = "marked"  # "marked", or "inside <kind> <id>" for what lives in marked things
+    name: str = ""  # what people call it, where that differs from `id` (a container's name)
 
     def to_json(self) -> dict[str, str | None]:
-        return {"kind": self.kind, "id": self.id, "session": self.session, "reason": self.reason}
+        return {
+            "kind": self.kind, "id": self.id, "name": self.name or self.id,
+            "session": self.session, "reason": self.reason,
+        }  # fmt: skip
 
 
 @dataclass

@@ -3,7 +3,7 @@
 
 variable "labrun_session" {
   type        = string
-  description = "The labrun session id (filled in by labrun)."
+  description = "The session id: 8 lowercase letters and digits, safe in resource names."
 }
 
 resource "terraform_data" "step" {

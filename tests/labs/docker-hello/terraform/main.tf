@@ -17,7 +17,8 @@ resource "terraform_data" "network" {
   }
   provisioner "local-exec" {
     when    = destroy
-    command = "docker network rm ${self.input}"
+    # Idempotent, as every destroy should be: a network already gone counts as removed.
+    command = "docker network rm ${self.input} || ! docker network inspect ${self.input} >/dev/null 2>&1"
   }
 }
 
@@ -30,7 +31,7 @@ resource "terraform_data" "sidecar" {
   }
   provisioner "local-exec" {
     when    = destroy
-    command = "docker rm -f ${self.input}"
+    command = "docker rm -f ${self.input} || ! docker container inspect ${self.input} >/dev/null 2>&1"
   }
 }
 

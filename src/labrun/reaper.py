@@ -1,0 +1,165 @@
+"""The reaper: tear down what was forgotten, and only what is provably ours.
+
+It finds (1) sessions past their expiry, whose provisioning crashed, or whose teardown is
+unfinished, and tears each down with the one teardown pipeline; (2) orphans: resources
+bearing this owner's marks whose session is unknown, over, or past its `expires-at` mark,
+and sweeps them. It carries on past a failure and reports them all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from labrun import lease
+from labrun.errors import LabrunError, SessionBusy
+from labrun.home import owner as home_owner
+from labrun.session import Session, parse_rfc3339, utcnow
+from labrun.store import SessionStore
+from labrun.sweep import Found, Marks, Sweeper, sweep
+
+
+@dataclass
+class ReapReport:
+    """What a reap did (or, with dry_run, would do)."""
+
+    dry_run: bool
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "sessions": self.sessions,
+            "orphans": self.orphans,
+            "failures": self.failures,
+        }
+
+
+def due_sessions(store: SessionStore, owner: str | None) -> list[tuple[Session, str]]:
+    """Live sessions the reaper must tear down, with the reason; busy ones are left alone."""
+    now = utcnow()
+    due: list[tuple[Session, str]] = []
+    for session in store.sessions(live_only=True):
+        if owner is not None and session.owner != owner:
+            continue
+        holder = store.lease_holder(session.id)
+        if holder is not None and holder != os.getpid() and lease.pid_alive(holder):
+            continue  # a live labrun process is working on it
+        if session.expires_at <= now:
+            due.append((session, "expired"))
+        elif session.status == "provisioning":
+            due.append((session, "provisioning crashed"))
+        elif session.status == "tearing-down":
+            due.append((session, "teardown unfinished"))
+    return due
+
+
+def reap(store: SessionStore, owner: str | None, dry_run: bool = False) -> ReapReport:
+    """One reaper run: due sessions first, then orphans. `owner=None` means every owner."""
+    from labrun import teardown
+
+    report = ReapReport(dry_run=dry_run)
+    for session, reason in due_sessions(store, owner):
+        entry: dict[str, Any] = {"session": session.id, "lab": session.lab, "reason": reason}
+        report.sessions.append(entry)
+        if dry_run:
+            continue
+        try:
+            receipt = teardown.stop(store, session)
+        except SessionBusy:
+            entry["ok"] = None  # another labrun process (another reaper) is on it
+            entry["reason"] += "; busy: left to the process working on it"
+            continue
+        except LabrunError as exc:
+            entry["ok"] = False
+            report.failures.append(f"session {session.id}: {exc}")
+            continue
+        entry["ok"] = receipt.ok
+        entry["receipt"] = receipt.to_json()
+        if not receipt.ok:
+            problems = receipt.errors or [f"{len(receipt.remaining)} resources remain"]
+            report.failures.append(f"session {session.id}: {problems[0]}")
+    for sweeper in orphan_sweepers():
+        _reap_orphans(store, sweeper, owner, report)
+    return report
+
+
+def orphan_sweepers() -> list[Sweeper]:
+    """The places orphans can be: the local cloud when it runs, the Docker engine if any."""
+    from labrun import dockerengine, localcloud
+
+    found: list[Sweeper] = []
+    cloud = localcloud.status()
+    if cloud.running and cloud.endpoint:
+        from labrun.sweep.aws import AwsSweeper
+
+        found.append(AwsSweeper(localcloud.aws_env(cloud.endpoint)))
+    engine = dockerengine.client(timeout=5)
+    if engine is not None:
+        from labrun.sweep.docker import DockerSweeper
+
+        found.append(DockerSweeper(engine))
+    return found
+
+
+def _reap_orphans(
+    store: SessionStore, sweeper: Sweeper, owner: str | None, report: ReapReport
+) -> None:
+    try:
+        found = sweeper.find(Marks(session=None, owner=owner))
+    except Exception as exc:
+        report.failures.append(f"{sweeper.name}: listing failed: {exc}")
+        return
+    groups: dict[tuple[str, str | None], list[Found]] = defaultdict(list)
+    for item in found:
+        if item.session:
+            groups[(item.session, item.owner)].append(item)
+    for (session_id, item_owner), items in sorted(groups.items(), key=lambda kv: kv[0][0]):
+        why = _orphan_reason(store, session_id, items)
+        if why is None:
+            continue
+        for item in items:
+            report.orphans.append({**item.to_json(), "place": sweeper.name, "why": why})
+        if report.dry_run:
+            continue
+        result = sweep(sweeper, Marks(session=session_id, owner=owner or item_owner))
+        for resource, error in result.failed:
+            report.failures.append(f"{resource.kind} {resource.id}: {error}")
+        if result.remaining and not result.failed:
+            report.failures.append(f"session {session_id}: {len(result.remaining)} remain")
+
+
+def _orphan_reason(store: SessionStore, session_id: str, items: list[Found]) -> str | None:
+    """Why these marked resources are orphans, or None when their session still owns them.
+
+    Another installation's sessions are unknown here by nature: with --all-owners, their
+    resources are reaped only once their own expires-at mark has passed.
+    """
+    now = utcnow()
+    expired = any(i.expires_at and _before(i.expires_at, now) for i in items)
+    if items[0].owner != home_owner():
+        return "expires-at passed" if expired else None
+    try:
+        session = store.get(session_id)
+    except LabrunError:
+        return "session unknown to this installation"
+    if not session.is_live:
+        return f"session {session.status}"
+    return "expires-at passed" if expired else None
+
+
+def _before(stamp: str, now: datetime) -> bool:
+    try:
+        return parse_rfc3339(stamp) <= now
+    except ValueError:
+        return False  # a mark we cannot read proves nothing

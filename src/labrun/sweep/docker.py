@@ -1,0 +1,335 @@
+"""Sweeping the Docker engine: containers, networks, volumes and images of a session.
+
+What carries the session's label (`labrun.session`) is ours. So is a container with no label
+of ours that sits on a marked network or mounts a marked volume: the learner's own
+`docker run --network lab-net` carries no labels. A container whose labels name another
+session or another owner is never ours, wherever it is attached.
+
+Each resource type is one `Kind` in `KINDS`, registered in deletion order: containers go
+first, so the networks and volumes they held can go after them, and images last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from labrun.errors import LabrunError
+from labrun.session import parse_rfc3339
+from labrun.sweep import Found, Marks
+
+SESSION = "labrun.session"
+OWNER = "labrun.owner"
+EXPIRES_AT = "labrun.expires-at"
+NETWORK = "docker:network"
+VOLUME = "docker:volume"
+CONTAINER = "docker:container"
+IMAGE = "docker:image"
+DEFAULT_NETWORKS = frozenset({"bridge", "host", "none"})  # the engine's own: never reported
+_RELATION = {NETWORK: "inside", VOLUME: "uses"}  # how a container lives in what it is on
+
+Ref = tuple[str, str]  # (kind, id or name): how a container names what it is attached to
+
+
+@dataclass(frozen=True)
+class Record:
+    """One Docker object as a listing returns it, in the same shape for every kind."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+    created: datetime
+    uses: tuple[Ref, ...] = ()  # containers: the networks and volumes they are attached to
+
+    def refs(self, kind: str) -> set[Ref]:
+        """The ways a container's attachments can name this object."""
+        return {(kind, self.id), (kind, self.name)}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One Docker resource type: how to list it (by label filters) and remove one."""
+
+    name: str
+    order: int  # deletion order: lower goes first
+    listing: Callable[[Any, list[str]], list[Record]]  # (client, label filters)
+    remove: Callable[[Any, Found], None]
+    reported_unmarked: bool = True  # listed by `unmarked_since`
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add one resource type to the sweep."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+def in_deletion_order() -> list[Kind]:
+    return sorted(KINDS.values(), key=lambda kind: kind.order)
+
+
+class DockerSweeper:
+    """The `Sweeper` for the Docker engine (DOCKER_HOST is honoured by the default client)."""
+
+    name = "docker"
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import docker
+
+            self._client = docker.from_env()
+        return self._client
+
+    def find(self, marks: Marks) -> list[Found]:
+        """Everything labelled with `marks`, and the unlabelled containers living in it."""
+        filters = label_filters(marks)
+        marked = {kind.name: kind.listing(self.client, filters) for kind in in_deletion_order()}
+        found = [_found(name, record) for name, records in marked.items() for record in records]
+        parents = {**_parents(NETWORK, marked[NETWORK]), **_parents(VOLUME, marked[VOLUME])}
+        found += _inside(_list_containers(self.client, []), parents)
+        return sorted(found, key=lambda resource: KINDS[resource.kind].order)
+
+    def delete(self, resource: Found) -> None:
+        """Remove one resource; "not found" is success, "in use" raises (retried next pass)."""
+        if resource.kind not in KINDS:
+            raise ValueError(f"not a Docker resource kind: {resource.kind}")
+        KINDS[resource.kind].remove(self.client, resource)
+
+    def unmarked_since(self, since: datetime) -> list[Found]:
+        """Containers, networks and volumes created at or after `since` that carry no
+        `labrun.session` label and are attached to nothing of a session: reported only.
+
+        Docker gives some creation times to the second only (volumes, container listings),
+        so `since` is compared to the second: a report errs towards showing more.
+        """
+        cutoff = _to_second(since)
+        reported = [kind for kind in in_deletion_order() if kind.reported_unmarked]
+        listed = {kind.name: kind.listing(self.client, []) for kind in reported}
+        session_refs = _session_refs(listed)
+        held = _held_by_sessions(listed[CONTAINER], session_refs)
+        return [
+            Found(kind=name, id=record.id, reason="unmarked", name=record.name)
+            for name, records in listed.items()
+            for record in records
+            if record.created >= cutoff and not _of_a_session(name, record, session_refs, held)
+        ]
+
+
+def label_filters(marks: Marks) -> list[str]:
+    """The engine's `label` filters (all must match) for what `marks` select."""
+    filters = [SESSION if marks.session is None else f"{SESSION}={marks.session}"]
+    if marks.owner is not None:
+        filters.append(f"{OWNER}={marks.owner}")
+    return filters
+
+
+def parse_docker_time(value: str | int) -> datetime:
+    """A Docker creation time: Unix seconds, or RFC 3339 with nanoseconds and any offset."""
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC)
+    moment = parse_rfc3339(value)  # Python 3.11+ reads 9 fractional digits (keeps 6)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _to_second(moment: datetime) -> datetime:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # naive: taken as UTC
+    return aware.replace(microsecond=0)
+
+
+def _found(kind: str, record: Record, reason: str = "marked") -> Found:
+    return Found(
+        kind=kind,
+        id=record.id,
+        session=record.labels.get(SESSION),
+        owner=record.labels.get(OWNER),
+        expires_at=record.labels.get(EXPIRES_AT),
+        reason=reason,
+        name=record.name,
+    )
+
+
+def _parents(kind: str, records: Iterable[Record]) -> dict[Ref, tuple[str, Record]]:
+    return {ref: (kind, record) for record in records for ref in record.refs(kind)}
+
+
+def _inside(containers: list[Record], parents: dict[Ref, tuple[str, Record]]) -> list[Found]:
+    """Containers with no session label that are attached to a marked network or volume."""
+    found = []
+    for container in containers:
+        if SESSION in container.labels:
+            continue  # judged by its own label: never adopted into another session
+        parent = next((parents[ref] for ref in container.uses if ref in parents), None)
+        if parent is None:
+            continue
+        kind, record = parent
+        if container.labels.get(OWNER, record.labels.get(OWNER)) != record.labels.get(OWNER):
+            continue  # provably someone else's
+        reason = f"{_RELATION[kind]} {kind} {record.name}"
+        found.append(
+            replace(_found(CONTAINER, record, reason), id=container.id, name=container.name)
+        )
+    return found
+
+
+def _session_refs(listed: dict[str, list[Record]]) -> set[Ref]:
+    """How containers name the networks and volumes that carry a session label."""
+    return {
+        ref
+        for kind in (NETWORK, VOLUME)
+        for record in listed[kind]
+        if SESSION in record.labels
+        for ref in record.refs(kind)
+    }
+
+
+def _held_by_sessions(containers: list[Record], session_refs: set[Ref]) -> set[Ref]:
+    """What the session's containers (labelled, or living in its networks) are attached to."""
+    held: set[Ref] = set()
+    for container in containers:
+        if SESSION in container.labels or session_refs.intersection(container.uses):
+            held.update(container.uses)
+    return held
+
+
+def _of_a_session(kind: str, record: Record, session_refs: set[Ref], held: set[Ref]) -> bool:
+    """Labelled, living in something labelled, held by a session's container, or the engine's."""
+    return (
+        SESSION in record.labels
+        or bool(session_refs.intersection(record.uses))
+        or bool(record.refs(kind) & held)
+        or (kind == NETWORK and record.name in DEFAULT_NETWORKS)
+    )
+
+
+def _ignore_not_found(action: Callable[[], object]) -> None:
+    from docker.errors import NotFound
+
+    with contextlib.suppress(NotFound):
+        action()
+
+
+# Containers: removed with force (running or not) and with their anonymous volumes.
+
+
+def _list_containers(client: Any, labels: list[str]) -> list[Record]:
+    filters = {"label": labels} if labels else {}
+    return [_container(summary) for summary in client.api.containers(all=True, filters=filters)]
+
+
+def _container(summary: dict[str, Any]) -> Record:
+    networks = (summary.get("NetworkSettings") or {}).get("Networks") or {}
+    uses = [(NETWORK, name) for name in networks]  # a created container has no NetworkID yet
+    uses += [(NETWORK, net["NetworkID"]) for net in networks.values() if net.get("NetworkID")]
+    uses += [(VOLUME, m["Name"]) for m in summary.get("Mounts") or [] if m.get("Type") == "volume"]
+    names = summary.get("Names") or [summary["Id"]]
+    return Record(
+        id=summary["Id"],
+        name=names[0].lstrip("/"),
+        labels=summary.get("Labels") or {},
+        created=parse_docker_time(summary["Created"]),
+        uses=tuple(uses),
+    )
+
+
+def _remove_container(client: Any, resource: Found) -> None:
+    _ignore_not_found(lambda: client.api.remove_container(resource.id, v=True, force=True))
+
+
+register(Kind(CONTAINER, order=10, listing=_list_containers, remove=_remove_container))
+
+
+# Networks: removed once their containers are gone (the engine refuses while in use).
+
+
+def _list_networks(client: Any, labels: list[str]) -> list[Record]:
+    filters = {"label": labels} if labels else {}
+    return [
+        Record(
+            id=net["Id"],
+            name=net["Name"],
+            labels=net.get("Labels") or {},
+            created=parse_docker_time(net["Created"]),
+        )
+        for net in client.api.networks(filters=filters)
+    ]
+
+
+def _remove_network(client: Any, resource: Found) -> None:
+    _ignore_not_found(lambda: client.api.remove_network(resource.id))
+
+
+register(Kind(NETWORK, order=20, listing=_list_networks, remove=_remove_network))
+
+
+# Volumes: removed once no container mounts them (the engine refuses while in use).
+
+
+def _list_volumes(client: Any, labels: list[str]) -> list[Record]:
+    filters = {"label": labels} if labels else {}
+    volumes = client.api.volumes(filters=filters).get("Volumes") or []
+    return [
+        Record(
+            id=volume["Name"],
+            name=volume["Name"],
+            labels=volume.get("Labels") or {},
+            created=parse_docker_time(volume["CreatedAt"]),
+        )
+        for volume in volumes
+    ]
+
+
+def _remove_volume(client: Any, resource: Found) -> None:
+    _ignore_not_found(lambda: client.api.remove_volume(resource.id))
+
+
+register(Kind(VOLUME, order=30, listing=_list_volumes, remove=_remove_volume))
+
+
+# Images: only those labelled with the session; never a base image that was merely used.
+# Newest first, so an image built FROM another of the session goes before its parent.
+
+
+def _list_images(client: Any, labels: list[str]) -> list[Record]:
+    images = client.api.images(filters={"label": labels} if labels else {})
+    records = [
+        Record(
+            id=image["Id"],
+            name=next(iter(image.get("RepoTags") or []), image["Id"]),
+            labels=image.get("Labels") or {},
+            created=parse_docker_time(image["Created"]),
+        )
+        for image in images
+    ]
+    return sorted(records, key=lambda record: record.created, reverse=True)
+
+
+def _remove_image(client: Any, resource: Found) -> None:
+    from docker.errors import NotFound
+
+    try:
+        config = client.api.inspect_image(resource.id).get("Config") or {}
+    except NotFound:
+        return
+    if not _carries(config.get("Labels") or {}, resource):
+        raise LabrunError(f"image {resource.id} does not carry the marks of {resource.session}")
+    _ignore_not_found(lambda: client.api.remove_image(resource.id, force=True, noprune=False))
+
+
+def _carries(labels: dict[str, str], resource: Found) -> bool:
+    """The image is labelled with a session, and with the resource's session and owner."""
+    return SESSION in labels and all(
+        mark is None or labels.get(key) == mark
+        for key, mark in ((SESSION, resource.session), (OWNER, resource.owner))
+    )
+
+
+register(Kind(IMAGE, order=40, listing=_list_images, remove=_remove_image, reported_unmarked=False))

@@ -1,0 +1,225 @@
+"""Forced teardown: crashes at any point, expired sessions, orphans, and what must survive.
+
+Real components: the embedded Terraform, the moto server labrun starts, the real CLI in
+child processes killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from labrun import localcloud
+from labrun.session import utcnow
+from labrun.store import SessionStore
+from testing.cli import labrun, labrun_json
+
+
+def s3() -> Any:
+    status = localcloud.status()
+    assert status.endpoint is not None
+    env = localcloud.aws_env(status.endpoint)
+    return boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def buckets() -> set[str]:
+    return {b["Name"] for b in s3().list_buckets()["Buckets"]}
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "labrun", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def only_session() -> dict[str, Any]:
+    sessions = labrun_json("status", "--all")["sessions"]
+    assert len(sessions) == 1, sessions
+    return sessions[0]
+
+
+def keep_cloud_alive(test_labs: Path) -> str:
+    """A second, live session: the cloud stays up and its bucket must survive everything."""
+    return labrun_json("start", "s3-hello", "--labs-dir", str(test_labs))["session"]
+
+
+def test_kill_9_during_start_then_stop_removes_everything(test_labs: Path) -> None:
+    keeper = keep_cloud_alive(test_labs)
+    proc = spawn("start", "slow-lab", "--labs-dir", str(test_labs))
+    wait_for(lambda: any(b.startswith("slow-") for b in buckets()))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    slow = next(s for s in labrun_json("status")["sessions"] if s["lab"] == "slow-lab")
+    assert slow["status"] == "provisioning"  # recorded before anything was created
+    receipt = labrun_json("stop", slow["session"])
+    assert receipt["ok"] is True
+    assert f"slow-{slow['session']}" not in buckets()
+    assert f"hello-{keeper}" in buckets()  # another live session's bucket is intact
+    labrun_json("stop", keeper)
+
+
+def test_kill_9_during_stop_then_reap_finishes(test_labs: Path) -> None:
+    keeper = keep_cloud_alive(test_labs)
+    started = labrun_json("start", "slow-lab", "--labs-dir", str(test_labs))
+    session = started["session"]
+    log = Path(started["workspace"]).parent / "logs" / "terraform.log"
+    proc = spawn("stop", session)
+    wait_for(lambda: "Destroying..." in log.read_text())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert labrun_json("status", session)["sessions"][0]["status"] == "tearing-down"
+    report = labrun_json("reap")
+    assert [(s["session"], s["reason"], s["ok"]) for s in report["sessions"]] == [
+        (session, "teardown unfinished", True)
+    ]
+    assert f"slow-{session}" not in buckets()
+    assert f"hello-{keeper}" in buckets()
+    assert labrun_json("status", session)["sessions"][0]["status"] == "ended"
+    labrun_json("stop", keeper)
+
+
+def test_an_expired_session_is_reaped_and_two_reapers_do_not_collide(test_labs: Path) -> None:
+    keeper = keep_cloud_alive(test_labs)
+    expired = [
+        labrun_json("start", "s3-hello", "--labs-dir", str(test_labs))["session"] for _ in range(3)
+    ]
+    store = SessionStore.open()
+    for session in expired:
+        store.update(session, expires_at=utcnow() - timedelta(minutes=1))
+    assert {s["session"] for s in labrun_json("reap", "--dry-run")["sessions"]} == set(expired)
+    assert {f"hello-{s}" for s in expired} <= buckets()  # a dry run touches nothing
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: labrun("reap", "--json"), range(2)))
+    for proc in reports:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not {f"hello-{s}" for s in expired} & buckets()
+    for session in expired:
+        assert store.get(session).status == "ended"
+    assert store.get(keeper).status == "active"  # not expired: left alone
+    assert f"hello-{keeper}" in buckets()
+    labrun_json("stop", keeper)
+
+
+def test_orphans_are_reaped_and_everything_not_provably_ours_survives(test_labs: Path) -> None:
+    keeper = keep_cloud_alive(test_labs)
+    client = s3()
+
+    def bucket(name: str, tags: dict[str, str] | None) -> None:
+        client.create_bucket(Bucket=name)
+        client.put_object(Bucket=name, Key="data.txt", Body=b"x")
+        if tags:
+            tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
+            client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_set})
+
+    future = (utcnow() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    past = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    bucket("orphan-unknown-session", {"labrun:session": "zzzz0000", "labrun:owner": "test-owner"})
+    bucket("untagged-bucket", None)
+    bucket("other-owner", {"labrun:session": "yyyy0000", "labrun:owner": "someone-else",
+                           "labrun:expires-at": future})  # fmt: skip
+    bucket("other-owner-expired", {"labrun:session": "xxxx0000", "labrun:owner": "someone-else",
+                                   "labrun:expires-at": past})  # fmt: skip
+    report = labrun_json("reap")
+    assert {o["id"].split(":")[-1] for o in report["orphans"]} == {"orphan-unknown-session"}
+    left = buckets()
+    assert "orphan-unknown-session" not in left
+    assert {"untagged-bucket", "other-owner", "other-owner-expired", f"hello-{keeper}"} <= left
+    # An instructor's account-wide reaper takes other owners' resources, once expired only.
+    wide = labrun_json("reap", "--all-owners")
+    assert {o["id"].split(":")[-1] for o in wide["orphans"]} == {"other-owner-expired"}
+    assert {"untagged-bucket", "other-owner", f"hello-{keeper}"} <= buckets()
+    labrun_json("stop", keeper)
+
+
+def test_a_cloud_that_does_not_answer_keeps_the_session_tearing_down(test_labs: Path) -> None:
+    session = labrun_json("start", "s3-hello", "--labs-dir", str(test_labs))["session"]
+    status = localcloud.status()
+    assert status.pid is not None
+    os.kill(status.pid, signal.SIGSTOP)
+    try:
+        proc = labrun("stop", "--json")
+        assert proc.returncode == 1
+        receipt = json.loads(proc.stdout)
+        assert receipt["ok"] is False and "does not answer" in receipt["errors"][0]
+        assert labrun_json("status", session)["sessions"][0]["status"] == "tearing-down"
+    finally:
+        os.kill(status.pid, signal.SIGCONT)
+    report = labrun_json("reap")
+    assert report["sessions"][0]["ok"] is True
+    assert SessionStore.open().get(session).status == "ended"
+
+
+def test_a_busy_session_is_refused_not_torn_down_twice(test_labs: Path) -> None:
+    started = labrun_json("start", "slow-lab", "--labs-dir", str(test_labs))
+    log = Path(started["workspace"]).parent / "logs" / "terraform.log"
+    first = spawn("stop", started["session"])
+    wait_for(lambda: "Destroying..." in log.read_text())
+    second = labrun("stop", started["session"])
+    assert second.returncode == 3 and "is busy" in second.stderr
+    assert first.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("every", ["5m", "1m"])
+def test_reaper_install_status_uninstall_with_cron(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every: str
+) -> None:
+    # The OS boundary: a crontab that keeps its table in a file, on a machine without systemd.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    table = tmp_path / "crontab.txt"
+    fake = bin_dir / "crontab"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-l" ]; then cat {table} 2>/dev/null || exit 1; else cat > {table}; fi\n'
+    )
+    fake.chmod(0o755)
+    (bin_dir / "systemctl").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    table.write_text("0 3 * * * backup.sh\n")
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    assert labrun_json("reaper", "status", env=env)["installed"] is False
+    installed = labrun_json("reaper", "install", "--every", every, env=env)
+    assert (installed["method"], installed["every"]) == ("cron", every)
+    lines = table.read_text().splitlines()
+    assert lines[0] == "0 3 * * * backup.sh"  # the user's own lines are kept
+    spec = "*" if every == "1m" else "*/5"
+    assert lines[1].startswith(f"{spec} * * * * LABRUN_HOME=") and "-m labrun reap" in lines[1]
+    labrun_json("reaper", "install", "--every", every, env=env)
+    assert len(table.read_text().splitlines()) == 2  # installing twice does not duplicate
+    assert labrun_json("reaper", "status", env=env)["installed"] is True
+    assert labrun_json("reaper", "uninstall", env=env)["removed"] is True
+    assert table.read_text().splitlines() == ["0 3 * * * backup.sh"]
+    bad = labrun("reaper", "install", "--every", "10s", env=env)
+    assert bad.returncode == 3 and "at most once a minute" in bad.stderr
