@@ -223,3 +223,81 @@ def test_reaper_install_status_uninstall_with_cron(
     assert table.read_text().splitlines() == ["0 3 * * * backup.sh"]
     bad = labrun("reaper", "install", "--every", "10s", env=env)
     assert bad.returncode == 3 and "at most once a minute" in bad.stderr
+
+
+def aws_capable_lab(tmp_path: Path, test_labs: Path) -> Path:
+    import shutil
+
+    labs = tmp_path / "labs"
+    shutil.copytree(test_labs / "s3-hello", labs / "s3-hello")
+    manifest = labs / "s3-hello" / "lab.toml"
+    text = manifest.read_text().replace('targets = ["local"]', 'targets = ["local", "aws"]')
+    manifest.write_text(text)
+    return labs
+
+
+def test_target_aws_refuses_an_account_not_allowed_then_runs_in_an_allowed_one(
+    tmp_path: Path, test_labs: Path, labrun_home: Path
+) -> None:
+    # A "real" account: the moto server stands in for AWS, reached through the user's own
+    # AWS_* settings, exactly as an emulator's endpoint would be.
+    labs = aws_capable_lab(tmp_path, test_labs)
+    cloud = localcloud.ensure_running()
+    assert cloud.endpoint is not None
+    env = localcloud.aws_env(cloud.endpoint)
+    refused = labrun("start", "s3-hello", "--labs-dir", str(labs), "--target", "aws", env=env)
+    assert refused.returncode == 3
+    assert "AWS account 123456789012 is not in aws.allowed_account_ids" in refused.stderr
+    assert labrun_json("status", "--all")["sessions"] == []  # refused before anything exists
+    assert not any(b.startswith("hello-") for b in buckets())
+
+    (labrun_home / "config.toml").write_text('[aws]\nallowed_account_ids = ["123456789012"]\n')
+    started = labrun_json("start", "s3-hello", "--labs-dir", str(labs), "--target", "aws", env=env)
+    assert started["target"] == "aws"
+    assert f"hello-{started['session']}" in buckets()
+    receipt = labrun_json("stop", env=env)
+    assert receipt["ok"] is True and "aws-marks" in receipt["checked"]
+    assert f"hello-{started['session']}" not in buckets()
+
+
+def test_a_bad_config_is_one_line(tmp_path: Path, labrun_home: Path, test_labs: Path) -> None:
+    labs = aws_capable_lab(tmp_path, test_labs)
+    labrun_home.mkdir(parents=True, exist_ok=True)
+    (labrun_home / "config.toml").write_text('[aws]\nallowed_account_ids = "all"\n')
+    proc = labrun("start", "s3-hello", "--labs-dir", str(labs), "--target", "aws")
+    assert proc.returncode == 2
+    assert "config.toml: aws.allowed_account_ids: must be a list of account ids" in proc.stderr
+
+
+def test_orphans_in_a_real_account_are_listed_until_confirmed(labrun_home: Path) -> None:
+    from moto.server import ThreadedMotoServer
+
+    # A second emulator plays the real account; labrun's own local cloud is not running.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {**localcloud.aws_env(f"http://{host}:{port}")}
+        real = boto3.client(
+            "s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+        real.create_bucket(Bucket="forgotten")
+        real.put_bucket_tagging(
+            Bucket="forgotten",
+            Tagging={"TagSet": [{"Key": "labrun:session", "Value": "gone0000"},
+                                {"Key": "labrun:owner", "Value": "test-owner"}]},
+        )  # fmt: skip
+        real.create_bucket(Bucket="not-ours")
+        labrun_home.mkdir(parents=True, exist_ok=True)
+        (labrun_home / "config.toml").write_text(
+            '[aws]\nallowed_account_ids = ["123456789012"]\nreap = true\n'
+        )
+        listed = labrun_json("reap", env=env)
+        assert [(o["name"], o["removed"]) for o in listed["orphans"]] == [("forgotten", False)]
+        assert {b["Name"] for b in real.list_buckets()["Buckets"]} == {"forgotten", "not-ours"}
+        confirmed = labrun_json("reap", "--yes", env=env)
+        assert [o["removed"] for o in confirmed["orphans"]] == [True]
+        assert {b["Name"] for b in real.list_buckets()["Buckets"]} == {"not-ours"}
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from labrun.commands import check, cloud, env, lab_info, reap, start, status, st
 EPILOG = """\b
 A typical session:
   labrun list                      # the labs you can take
-  labrun start docker-basics       # provision a lab, show its instructions
+  labrun start python-engineering  # provision a lab, show its instructions
   eval "$(labrun env)"             # put your shell in the lab's cloud
   labrun check                     # grade your work (as often as you like)
   labrun stop                      # tear everything down and prove nothing is left
@@ -42,32 +42,41 @@ for command in (
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (the console script's entry point)."""
+    """Run the CLI and return its exit code (the console script's entry point).
+
+    An error is one line on stderr. With --json, stdout still carries exactly one JSON
+    document: the command's own, or `{"error": ..., "exit_code": ...}`.
+    """
+    from labrun import output
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    code, message = _invoke(args)
+    if message is not None:
+        sys.stdout.flush()
+        click.echo(f"labrun: {message}", err=True)
+        if "--json" in args and not output.json_printed():
+            output.print_json({"error": message, "exit_code": code})
+    return code
+
+
+def _invoke(args: list[str]) -> tuple[int, str | None]:
+    """The exit code, and the one-line message of an error."""
     from labrun.errors import LabrunError
 
     try:
-        result = cli.main(args=argv, prog_name="labrun", standalone_mode=False)
+        result = cli.main(args=args, prog_name="labrun", standalone_mode=False)
     except click.exceptions.Exit as exc:
-        return exc.exit_code
+        return exc.exit_code, None
     except click.exceptions.ClickException as exc:
-        _error(_click_message(exc))
-        return 2
+        return 2, _click_message(exc)
     except LabrunError as exc:
-        _error(str(exc))
-        return exc.exit_code
+        return exc.exit_code, str(exc)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        _error("interrupted")
-        return 130
+        return 130, "interrupted"
     except Exception as exc:
         log = _write_traceback()
-        _error(f"unexpected error: {type(exc).__name__}: {exc} (traceback in {log})")
-        return 3
-    return result if isinstance(result, int) else 0
-
-
-def _error(message: str) -> None:
-    sys.stdout.flush()
-    click.echo(f"labrun: {message}", err=True)
+        return 3, f"unexpected error: {type(exc).__name__}: {exc} (traceback in {log})"
+    return (result if isinstance(result, int) else 0), None
 
 
 def _click_message(exc: click.exceptions.ClickException) -> str:

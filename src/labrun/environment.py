@@ -7,6 +7,11 @@ import os
 from labrun.manifest import Manifest
 from labrun.session import Session
 
+AWS_PASSTHROUGH = (
+    "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+)  # fmt: skip
+
 
 def needs_local_cloud(manifest: Manifest, target: str) -> bool:
     """The embedded cloud runs only for local sessions of labs that use AWS."""
@@ -21,7 +26,8 @@ def session_env(session: Session, cloud_endpoint: str | None) -> dict[str, str]:
     if cloud_endpoint:
         env.update(localcloud.aws_env(cloud_endpoint))
     elif session.target == "aws":
-        for key in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        # Your own AWS settings, as the AWS CLI would use them (an emulator's endpoint too).
+        for key in AWS_PASSTHROUGH:
             if os.environ.get(key):
                 env[key] = os.environ[key]
     if os.environ.get("DOCKER_HOST"):

@@ -84,7 +84,7 @@ def parse_manifest(data: dict[str, Any], path: Path) -> Manifest:
     ttl = v.duration(data, "ttl", "2h")
     max_ttl = v.duration(data, "max_ttl", data.get("ttl", "2h") if "ttl" in data else "2h")
     if max_ttl < ttl:
-        v.fail("max_ttl", "must be at least ttl")
+        v.fail("max_ttl", f"{data.get('max_ttl')!r} must be at least ttl ({data.get('ttl')!r})")
     difficulty = v.string(data, "difficulty", default="beginner")
     if difficulty not in DIFFICULTIES:
         v.fail("difficulty", f"{difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
@@ -94,7 +94,7 @@ def parse_manifest(data: dict[str, Any], path: Path) -> Manifest:
         summary=v.string(data, "summary", required=True),
         version=v.string(data, "version", default="1"),
         difficulty=difficulty,
-        duration=v.string(data, "duration", default="30m"),
+        duration=v.duration_text(data, "duration", "30m"),
         ttl=ttl,
         max_ttl=max_ttl,
         targets=v.subset(data, "targets", TARGETS, default=("local",)),
@@ -140,6 +140,11 @@ class _Validator:
             return parse_duration(value)
         except ValueError as exc:
             raise ManifestError(self.path, key, str(exc)) from None
+
+    def duration_text(self, data: dict[str, Any], key: str, default: str) -> str:
+        """A duration kept as written (for display), but checked like the others."""
+        self.duration(data, key, default)
+        return str(data.get(key, default))
 
     def number(
         self, data: dict[str, Any], key: str, *, minimum: float, prefix: str = ""

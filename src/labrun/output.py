@@ -27,7 +27,16 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+_printed: list[bool] = []
+
+
 def print_json(document: Any) -> None:
     """Print exactly one JSON document on stdout and nothing else."""
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
+    _printed.append(True)
+
+
+def json_printed() -> bool:
+    """Whether this process has already printed its JSON document."""
+    return bool(_printed)

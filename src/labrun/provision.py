@@ -7,6 +7,7 @@ session that `labrun stop` can find and tear down.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import timedelta
 
@@ -44,6 +45,13 @@ def preflight(lab: Lab, target: str) -> tfmodule.ModuleInfo:
     """What must hold before anything is created; the module's declarations."""
     check_target(lab, target)
     terraform_command()  # a LABRUN_TERRAFORM that names nothing fails here
+    if target == "aws":
+        from labrun import config
+        from labrun.environment import AWS_PASSTHROUGH
+
+        config.require_allowed_account(
+            {k: os.environ[k] for k in AWS_PASSTHROUGH if k in os.environ}
+        )
     if "docker" in lab.manifest.requires:
         from labrun import dockerengine
 

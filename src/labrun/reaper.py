@@ -64,8 +64,15 @@ def due_sessions(store: SessionStore, owner: str | None) -> list[tuple[Session, 
     return due
 
 
-def reap(store: SessionStore, owner: str | None, dry_run: bool = False) -> ReapReport:
-    """One reaper run: due sessions first, then orphans. `owner=None` means every owner."""
+def reap(
+    store: SessionStore, owner: str | None, dry_run: bool = False, confirm_real: bool = False
+) -> ReapReport:
+    """One reaper run: due sessions first, then orphans. `owner=None` means every owner.
+
+    Orphans in a real AWS account (config `aws.reap = true`) are only listed unless
+    `confirm_real`: a sweep of a real account that is not a session's own teardown is a
+    dry run until someone confirms it.
+    """
     from labrun import teardown
 
     report = ReapReport(dry_run=dry_run)
@@ -89,31 +96,41 @@ def reap(store: SessionStore, owner: str | None, dry_run: bool = False) -> ReapR
         if not receipt.ok:
             problems = receipt.errors or [f"{len(receipt.remaining)} resources remain"]
             report.failures.append(f"session {session.id}: {problems[0]}")
-    for sweeper in orphan_sweepers():
-        _reap_orphans(store, sweeper, owner, report)
+    for sweeper, real in orphan_sweepers(report):
+        _reap_orphans(store, sweeper, owner, report, dry_run or (real and not confirm_real))
     return report
 
 
-def orphan_sweepers() -> list[Sweeper]:
-    """The places orphans can be: the local cloud when it runs, the Docker engine if any."""
-    from labrun import dockerengine, localcloud
+def orphan_sweepers(report: ReapReport) -> list[tuple[Sweeper, bool]]:
+    """Where orphans can be, and whether it is a real account: the local cloud when it runs,
+    the Docker engine if any, and the real AWS account when the config says so."""
+    from labrun import config, dockerengine, localcloud
+    from labrun.sweep.aws import AwsSweeper
 
-    found: list[Sweeper] = []
+    found: list[tuple[Sweeper, bool]] = []
     cloud = localcloud.status()
     if cloud.running and cloud.endpoint:
-        from labrun.sweep.aws import AwsSweeper
-
-        found.append(AwsSweeper(localcloud.aws_env(cloud.endpoint)))
+        found.append((AwsSweeper(localcloud.aws_env(cloud.endpoint)), False))
     engine = dockerengine.client(timeout=5)
     if engine is not None:
         from labrun.sweep.docker import DockerSweeper
 
-        found.append(DockerSweeper(engine))
+        found.append((DockerSweeper(engine), False))
+    if config.load().reap_aws:
+        from labrun.environment import AWS_PASSTHROUGH
+
+        env = {k: os.environ[k] for k in AWS_PASSTHROUGH if k in os.environ}
+        try:
+            config.require_allowed_account(env)
+        except LabrunError as exc:
+            report.failures.append(f"aws: {exc}")
+        else:
+            found.append((AwsSweeper(env), True))
     return found
 
 
 def _reap_orphans(
-    store: SessionStore, sweeper: Sweeper, owner: str | None, report: ReapReport
+    store: SessionStore, sweeper: Sweeper, owner: str | None, report: ReapReport, dry_run: bool
 ) -> None:
     try:
         found = sweeper.find(Marks(session=None, owner=owner))
@@ -129,8 +146,10 @@ def _reap_orphans(
         if why is None:
             continue
         for item in items:
-            report.orphans.append({**item.to_json(), "place": sweeper.name, "why": why})
-        if report.dry_run:
+            report.orphans.append(
+                {**item.to_json(), "place": sweeper.name, "why": why, "removed": not dry_run}
+            )
+        if dry_run:
             continue
         result = sweep(sweeper, Marks(session=session_id, owner=owner or item_owner))
         for resource, error in result.failed:

@@ -36,7 +36,9 @@ def session_card(session: Session) -> None:
     for name, value in session.outputs.items():
         shown = value if isinstance(value, str) else json.dumps(value)
         out.print(f"  output {name}: {shown}")
-    out.print('  shell:     eval "$(labrun env)"  # puts your shell in the lab\'s cloud\n')
+    if "AWS_ENDPOINT_URL" in session.env or "DOCKER_HOST" in session.env:
+        out.print('  shell:     eval "$(labrun env)"  # puts your shell in the lab\'s cloud')
+    out.print("")
 
 
 def env_lines(env: dict[str, str]) -> str:

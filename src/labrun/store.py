@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS journal_by_session ON journal(session_id, seq);
 CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
 """
+# Bumped whenever SCHEMA changes; a store of another version is refused, not misread.
+SCHEMA_VERSION = 1
 
 
 class SessionStore:
@@ -71,12 +73,26 @@ class SessionStore:
                 with self._connect() as db:
                     if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                         db.execute("PRAGMA journal_mode=WAL")
+                    self._check_version(db)
                     db.executescript(SCHEMA)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 return
             except LabrunError as exc:
                 if "locked" not in str(exc) or attempt == attempts - 1:
                     raise
                 time.sleep(0.1)
+
+    def _check_version(self, db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sessions'")
+        if version == SCHEMA_VERSION or (version == 0 and tables.fetchone()[0] == 0):
+            return
+        made_by = "a newer" if version > SCHEMA_VERSION else "an older"
+        raise LabrunError(
+            f"the session store {self.path} was made by {made_by} labrun (schema {version}, "
+            f"this one reads {SCHEMA_VERSION}): finish its sessions with that labrun, or set "
+            "LABRUN_HOME to a new folder"
+        )
 
     @classmethod
     def open(cls) -> SessionStore:

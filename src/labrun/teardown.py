@@ -82,7 +82,7 @@ def _stop(
     store.journal(session.id, "teardown", receipt.to_json())
     if receipt.ok:
         store.update(session.id, status=final_status)
-        if "AWS_ENDPOINT_URL" in session.env:
+        if session.target == "local" and "AWS_ENDPOINT_URL" in session.env:
             _stop_idle_cloud()
     return receipt
 
@@ -151,6 +151,11 @@ def sweepers(session: Session, env: dict[str, str], uses_docker: bool) -> list[S
     found: list[Sweeper] = []
     if "AWS_ENDPOINT_URL" in env or session.target == "aws":
         from labrun.sweep.aws import AwsSweeper
+
+        if session.target == "aws":
+            from labrun import config
+
+            config.require_allowed_account(env)
 
         found.append(AwsSweeper(env))
     if uses_docker:

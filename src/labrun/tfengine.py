@@ -276,9 +276,14 @@ def _apply_event(event: dict[str, Any], state: Progress, result: RunResult) -> b
     return True
 
 
+MAX_DETAIL = 240  # characters of a diagnostic's detail in the one-line message (all in the log)
+
+
 def _diagnostic_line(diag: dict[str, Any]) -> str:
     summary = diag.get("summary", "error")
     detail = " ".join(str(diag.get("detail", "")).split())
+    if len(detail) > MAX_DETAIL:
+        detail = detail[:MAX_DETAIL] + "... (the whole message is in the session's terraform.log)"
     where = diag.get("address") or (diag.get("range") or {}).get("filename", "")
     text = f"{where}: {summary}" if where else summary
     return f"{text}: {detail}" if detail else text

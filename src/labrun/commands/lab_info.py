@@ -8,6 +8,7 @@ import click
 
 from labrun.commands import json_option, labs_dir_option
 from labrun.durations import format_duration
+from labrun.manifest import Manifest
 from labrun.output import console, err_console, print_json
 
 
@@ -79,7 +80,20 @@ def show(lab: str, labs_dir: Path | None, as_json: bool) -> int:
         )  # fmt: skip
         return 0
     render_instructions(readme)
+    _tasks_table(found.manifest)
     return 0
+
+
+def _tasks_table(manifest: Manifest) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"What `labrun check` grades ({manifest.total_points} points)",
+                  title_justify="left")  # fmt: skip
+    for column in ("task", "title", "points"):
+        table.add_column(column)
+    for task in manifest.tasks:
+        table.add_row(task.id, task.title, str(task.points))
+    console().print(table)
 
 
 def render_instructions(markdown: str) -> None:

@@ -15,8 +15,13 @@ from labrun.output import console, print_json
     is_flag=True,
     help="Reap every installation's expired resources (an instructor's account-wide reaper).",
 )
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Also delete orphans in the real AWS account (config aws.reap); else they are listed.",
+)
 @json_option
-def reap(dry_run: bool, all_owners: bool, as_json: bool) -> int:
+def reap(dry_run: bool, all_owners: bool, yes: bool, as_json: bool) -> int:
     """Tear down forgotten sessions and orphaned resources.
 
     \b
@@ -32,7 +37,7 @@ def reap(dry_run: bool, all_owners: bool, as_json: bool) -> int:
     from labrun.home import owner
     from labrun.store import SessionStore
 
-    report = reaper.reap(SessionStore.open(), None if all_owners else owner(), dry_run)
+    report = reaper.reap(SessionStore.open(), None if all_owners else owner(), dry_run, yes)
     if as_json:
         print_json(report.to_json())
     else:
@@ -52,7 +57,8 @@ def _render(report: object) -> None:
         state = "" if report.dry_run else (" ok" if s.get("ok") else " [red]incomplete[/]")
         out.print(f"{verb} session {s['session']} ({s['lab']}): {s['reason']}{state}")
     for o in report.orphans:
-        out.print(f"{verb} orphan {o['kind']} {o['id']} of session {o['session']}: {o['why']}")
+        done = verb if o["removed"] else "would tear down (confirm with --yes)"
+        out.print(f"{done} orphan {o['kind']} {o['name']} of session {o['session']}: {o['why']}")
     for failure in report.failures:
         out.print(f"[red]failed: {failure}[/]")
 

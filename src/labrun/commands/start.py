@@ -34,8 +34,8 @@ def start(lab: str, target: str, ttl: str | None, labs_dir: Path | None, as_json
 
     \b
     Examples:
-      labrun start docker-basics
-      labrun start cloud-sdk-basics --ttl 45m --json
+      labrun start python-engineering
+      labrun start python-engineering --ttl 45m --json
     """
     from labrun import provision
     from labrun.catalog import find_lab

@@ -15,7 +15,7 @@ resource "terraform_data" "bucket" {
 
   provisioner "local-exec" {
     when    = destroy
-    command = "$LABRUN_PYTHON -c 'import boto3,sys; b=boto3.resource(\"s3\").Bucket(sys.argv[1]); b.objects.all().delete(); b.delete()' ${self.input.bucket}"
+    command = "$LABRUN_PYTHON -c 'import boto3,sys; b=boto3.resource(\"s3\").Bucket(sys.argv[1]); b.creation_date and (b.objects.all().delete(), b.delete())' ${self.input.bucket}"
   }
 }
 
