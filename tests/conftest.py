@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,9 @@ TEST_LABS = Path(__file__).parent / "labs"
 def labrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "labrun-home"
     monkeypatch.setenv("LABRUN_HOME", str(home))
-    monkeypatch.setenv("LABRUN_OWNER", "test-owner")
+    # Each test its own owner: a reaper in one test never sees another test's resources,
+    # even when several test runs share this machine's Docker engine.
+    monkeypatch.setenv("LABRUN_OWNER", f"test-{uuid.uuid4().hex[:10]}")
     monkeypatch.delenv("LABRUN_LABS_PATH", raising=False)
     monkeypatch.delenv("LABRUN_TERRAFORM", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -25,6 +29,12 @@ def labrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         from labrun import localcloud
 
         localcloud.stop()
+
+
+@pytest.fixture
+def owner(labrun_home: Path) -> str:
+    """This test's LABRUN_OWNER."""
+    return os.environ["LABRUN_OWNER"]
 
 
 @pytest.fixture

@@ -207,7 +207,7 @@ def test_list_and_show_json(test_labs: Path) -> None:
 
 @pytest.mark.docker
 def test_a_docker_lab_loop_sweeps_the_learners_containers(
-    test_labs: Path, docker_client: Any
+    test_labs: Path, docker_client: Any, owner: str
 ) -> None:
     from testing.docker_images import ensure_busybox_image
 
@@ -222,7 +222,7 @@ def test_a_docker_lab_loop_sweeps_the_learners_containers(
     assert labrun_json("check")["score"] == 1
     # Something carrying the session's label that Terraform does not know about.
     stray = docker_client.containers.run(
-        image, ["sleep", "300"], labels={"labrun.session": session, "labrun.owner": "test-owner"},
+        image, ["sleep", "300"], labels={"labrun.session": session, "labrun.owner": owner},
         detach=True,
     )  # fmt: skip
     # Not ours: no mark, on no network of the session. It must survive.

@@ -460,3 +460,11 @@ def test_creation_times_of_every_shape_are_read_as_utc() -> None:
     assert moment(expected.timestamp() * 1000 / 1000) == expected
     assert moment(datetime(2026, 11, 27, 10, 5, 31)) == expected  # naive: UTC
     assert moment(None) is None and moment("soon") is None
+
+
+def test_clients_follow_the_session_env_not_labruns_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # labrun's own environment
+    real = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-3"}
+    assert AwsSweeper(real).client("sqs").meta.endpoint_url == "https://sqs.eu-west-3.amazonaws.com"
+    local = {**real, "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
+    assert AwsSweeper(local).client("sqs").meta.endpoint_url == "http://127.0.0.1:4566"

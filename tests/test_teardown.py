@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -132,7 +133,9 @@ def test_an_expired_session_is_reaped_and_two_reapers_do_not_collide(test_labs: 
     labrun_json("stop", keeper)
 
 
-def test_orphans_are_reaped_and_everything_not_provably_ours_survives(test_labs: Path) -> None:
+def test_orphans_are_reaped_and_everything_not_provably_ours_survives(
+    test_labs: Path, owner: str
+) -> None:
     keeper = keep_cloud_alive(test_labs)
     client = s3()
 
@@ -145,7 +148,7 @@ def test_orphans_are_reaped_and_everything_not_provably_ours_survives(test_labs:
 
     future = (utcnow() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     past = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    bucket("orphan-unknown-session", {"labrun:session": "zzzz0000", "labrun:owner": "test-owner"})
+    bucket("orphan-unknown-session", {"labrun:session": "zzzz0000", "labrun:owner": owner})
     bucket("untagged-bucket", None)
     bucket("other-owner", {"labrun:session": "yyyy0000", "labrun:owner": "someone-else",
                            "labrun:expires-at": future})  # fmt: skip
@@ -269,7 +272,9 @@ def test_a_bad_config_is_one_line(tmp_path: Path, labrun_home: Path, test_labs: 
     assert "config.toml: aws.allowed_account_ids: must be a list of account ids" in proc.stderr
 
 
-def test_orphans_in_a_real_account_are_listed_until_confirmed(labrun_home: Path) -> None:
+def test_orphans_in_a_real_account_are_listed_until_confirmed(
+    labrun_home: Path, owner: str
+) -> None:
     from moto.server import ThreadedMotoServer
 
     # A second emulator plays the real account; labrun's own local cloud is not running.
@@ -278,6 +283,10 @@ def test_orphans_in_a_real_account_are_listed_until_confirmed(labrun_home: Path)
     try:
         host, port = server.get_host_and_port()
         env = {**localcloud.aws_env(f"http://{host}:{port}")}
+        # moto keeps its state per process: start this "account" empty.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
+        ).close()
         real = boto3.client(
             "s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
             aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -286,7 +295,7 @@ def test_orphans_in_a_real_account_are_listed_until_confirmed(labrun_home: Path)
         real.put_bucket_tagging(
             Bucket="forgotten",
             Tagging={"TagSet": [{"Key": "labrun:session", "Value": "gone0000"},
-                                {"Key": "labrun:owner", "Value": "test-owner"}]},
+                                {"Key": "labrun:owner", "Value": owner}]},
         )  # fmt: skip
         real.create_bucket(Bucket="not-ours")
         labrun_home.mkdir(parents=True, exist_ok=True)
@@ -301,3 +310,24 @@ def test_orphans_in_a_real_account_are_listed_until_confirmed(labrun_home: Path)
         assert {b["Name"] for b in real.list_buckets()["Buckets"]} == {"not-ours"}
     finally:
         server.stop()
+
+
+@pytest.mark.docker
+def test_a_lab_whose_destroy_removes_nothing_is_swept_clean(
+    test_labs: Path, docker_client: Any
+) -> None:
+    keeper = keep_cloud_alive(test_labs)
+    started = labrun_json("start", "leaky", "--labs-dir", str(test_labs))
+    session = started["session"]
+    bucket = f"leaky-{session}"
+    assert bucket in buckets()
+    assert docker_client.volumes.get(bucket)
+    receipt = labrun_json("stop", session)
+    assert receipt["ok"] is True, receipt
+    assert sorted(receipt["destroyed"]) == ["terraform_data.cloud", "terraform_data.volume"]
+    kinds = sorted(item["kind"] for item in receipt["swept"])
+    assert kinds == ["aws:s3:bucket", "aws:sqs:queue", "docker:volume"], receipt["swept"]
+    assert bucket not in buckets()
+    assert not docker_client.volumes.list(filters={"name": bucket})
+    assert f"hello-{keeper}" in buckets()
+    labrun_json("stop", keeper)

@@ -66,21 +66,25 @@ class SessionStore:
         self._initialise()
 
     def _initialise(self, attempts: int = 50) -> None:
-        """Create the schema in WAL mode. Switching to WAL does not wait on SQLite's busy
-        timeout when another process holds the file, so that one step is retried here."""
+        """Create the schema in WAL mode, in one transaction with the version check (so a
+        concurrent process never sees tables without their version). Switching to WAL does
+        not wait on SQLite's busy timeout, so that step is retried here."""
         for attempt in range(attempts):
             try:
                 with self._connect() as db:
                     if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                         db.execute("PRAGMA journal_mode=WAL")
-                    self._check_version(db)
-                    db.executescript(SCHEMA)
-                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                return
+                break
             except LabrunError as exc:
                 if "locked" not in str(exc) or attempt == attempts - 1:
                     raise
                 time.sleep(0.1)
+        with self._write() as db:
+            self._check_version(db)
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_version(self, db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]

@@ -22,8 +22,15 @@ labrun runs check.py in a separate process with a timeout per task, so a broken 
 check cannot hang or crash labrun. Any exception other than CheckFailed marks the task
 "error" (its traceback goes to the session log) and the other tasks still run.
 
-Importing this module is cheap: boto3 and the Docker SDK are imported only when a check
-first asks for ``ctx.aws`` clients or ``ctx.docker``.
+Helpers for what checks often need (labrun.checks.helpers, importable from here):
+``wait_until`` (eventual consistency with a deadline), ``http_get`` and ``published_port``
+(a container's published port on 127.0.0.1), ``image_size``, ``docker_user``,
+``docker_healthcheck``, ``docker_env``, ``container_mounts``, ``container_networks``,
+``container_health`` (Docker inspection) and ``paginate`` (every page of a boto3 listing).
+docs/checks.md shows them at work.
+
+Importing this module is cheap: the helpers load on first use, and boto3 and the Docker
+SDK only when a check first asks for ``ctx.aws`` clients or ``ctx.docker``.
 """
 
 from __future__ import annotations
@@ -32,9 +39,45 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["Aws", "Check", "CheckFailed", "Context", "registered", "task"]
+if TYPE_CHECKING:
+    from labrun.checks.helpers import (
+        HttpResponse,
+        container_health,
+        container_mounts,
+        container_networks,
+        docker_env,
+        docker_healthcheck,
+        docker_user,
+        http_get,
+        image_size,
+        paginate,
+        published_port,
+        wait_until,
+    )
+
+__all__ = [
+    "Aws",
+    "Check",
+    "CheckFailed",
+    "Context",
+    "HttpResponse",
+    "container_health",
+    "container_mounts",
+    "container_networks",
+    "docker_env",
+    "docker_healthcheck",
+    "docker_user",
+    "http_get",
+    "image_size",
+    "paginate",
+    "published_port",
+    "registered",
+    "task",
+    "wait_until",
+]
+_CORE = {"Aws", "Check", "CheckFailed", "Context", "registered", "task"}
 
 CheckFunction = Callable[["Context"], object]
 F = TypeVar("F", bound=CheckFunction)
@@ -218,3 +261,13 @@ class Context:
             host = self.env.get("DOCKER_HOST")
             self._docker = docker.DockerClient(base_url=host) if host else docker.from_env()
         return self._docker
+
+
+def __getattr__(name: str) -> Any:
+    """The helpers, imported on first use (PEP 562) so that ``import labrun.checks`` stays
+    cheap and labrun.checks.helpers can import CheckFailed from here."""
+    if name in __all__ and name not in _CORE:
+        from labrun.checks import helpers
+
+        return getattr(helpers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
