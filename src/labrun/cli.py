@@ -12,7 +12,7 @@ import traceback
 import click
 
 from labrun import __version__
-from labrun.commands import check, cloud, env, lab_info, reap, start, status, stop
+from labrun.commands import check, cloud, env, grade, lab, lab_info, reap, start, status, stop
 
 EPILOG = """\b
 A typical session:
@@ -37,6 +37,8 @@ def cli() -> None:
 for command in (
     lab_info.list_labs, lab_info.show, start.start, env.env, status.status, check.check,
     stop.stop, reap.reap, reap.reaper, cloud.cloud,
+    grade.grade,
+    lab.lab,
 ):  # fmt: skip
     cli.add_command(command)
 

@@ -81,7 +81,8 @@ def receipt(result: Receipt) -> None:
     out.print(f"  destroyed by Terraform: {len(result.destroyed)}")
     for address in result.destroyed:
         out.print(f"    - {address}")
-    out.print(f"  removed by the sweep (carrying the session's mark): {len(result.swept)}")
+    if any(place.endswith("-marks") for place in result.checked):
+        out.print(f"  removed by the sweep (carrying the session's mark): {len(result.swept)}")
     for item in result.swept:
         why = "" if item.get("reason") == "marked" else f" ({item.get('reason')})"
         out.print(f"    - {item['kind']} {item.get('name') or item['id']}{why}")

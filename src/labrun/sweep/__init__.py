@@ -12,6 +12,7 @@ small, self-contained addition.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -86,10 +87,12 @@ def sweep(sweeper: Sweeper, marks: Marks, max_passes: int = 5) -> SweepResult:
     """
     result = SweepResult()
     errors: dict[tuple[str, str], str] = {}
-    for _ in range(max_passes):
+    for attempt in range(max_passes):
         found = sweeper.find(marks)
         if not found:
             break
+        if errors:  # a dependency was still settling (an instance shutting down): give it time
+            time.sleep(min(2.0**attempt / 4, 4.0))
         result.passes += 1
         for resource in found:
             try:
