@@ -164,7 +164,8 @@ def _result(
 ) -> TaskResult:
     """A TaskResult; failing and partial tasks show the check's hint, else lab.toml's."""
     shown = (task.hint if hint is None else hint) if status in ("fail", "partial") else ""
-    earned = task.points * score if status in ("pass", "partial") else 0.0
+    # Rounded like the total, so that the tasks' figures add up to the score shown.
+    earned = round(task.points * score, 2) if status in ("pass", "partial") else 0.0
     return TaskResult(task.id, task.title, status, task.points, earned, message, shown)
 
 
