@@ -24,6 +24,7 @@ errors with `gone_ok`, so that they never pass for the resource itself being gon
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +51,11 @@ NOT_FOUND = frozenset(
         "InvalidAssociationID.NotFound",
         "InvalidKeyPair.NotFound",
         "RepositoryNotFoundException",
+        "NatGatewayNotFound",
+        "InvalidSubnetID.NotFound",
+        "InvalidInternetGatewayID.NotFound",
+        "InvalidVpcID.NotFound",
+        "Gateway.NotAttached",
     }
 )
 
@@ -311,6 +317,86 @@ class SecurityGroup(AwsType):
     def delete(self, client: Client, id: str) -> None:
         wait_for_shutdowns(client, [{"Name": "instance.group-id", "Values": [id]}])
         client.delete_security_group(GroupId=id)
+
+
+# The network a lab builds: NAT gateways first (they hold elastic IPs and subnets, and are
+# the costly part), then internet gateways and subnets, then their VPC. Default VPCs carry
+# no labrun mark, so they are never candidates.
+
+
+@resource("aws:ec2:natgateway")
+class NatGateway(AwsType):
+    service = "ec2"
+    order = 15  # before the elastic IPs it holds
+    arn = arn_pattern("ec2", "natgateway/(?P<id>.+)")
+    tagging_api = False  # moto keeps listing deleted gateways, tags and all
+
+    def list_all(self, client: Client) -> Iterator[Listed]:
+        live = [{"Name": "state", "Values": ["pending", "available", "failed"]}]
+        for gateway in pages(client, "describe_nat_gateways", "NatGateways", Filter=live):
+            tags = tag_dict(gateway.get("Tags", []))
+            yield Listed(gateway["NatGatewayId"], moment(gateway.get("CreateTime")), tags)
+
+    def delete(self, client: Client, id: str) -> None:
+        client.delete_nat_gateway(NatGatewayId=id)
+        # Its elastic IP and subnet are released only once it is gone: wait (bounded).
+        for _ in range(60):
+            gateways = client.describe_nat_gateways(NatGatewayIds=[id])["NatGateways"]
+            if all(g.get("State") in ("deleted", None) for g in gateways):
+                return
+            time.sleep(5)
+
+
+@resource("aws:ec2:internet-gateway")
+class InternetGateway(AwsType):
+    service = "ec2"
+    order = 45
+    arn = arn_pattern("ec2", "internet-gateway/(?P<id>.+)")
+    tagging_api = False
+
+    def list_all(self, client: Client) -> Iterator[Listed]:
+        for gateway in pages(client, "describe_internet_gateways", "InternetGateways"):
+            yield Listed(gateway["InternetGatewayId"], None, tag_dict(gateway.get("Tags", [])))
+
+    def delete(self, client: Client, id: str) -> None:
+        for gateway in client.describe_internet_gateways(InternetGatewayIds=[id])[
+            "InternetGateways"
+        ]:
+            for attachment in gateway.get("Attachments", []):
+                gone_ok(client.detach_internet_gateway, InternetGatewayId=id,
+                        VpcId=attachment["VpcId"])  # fmt: skip
+        client.delete_internet_gateway(InternetGatewayId=id)
+
+
+@resource("aws:ec2:subnet")
+class Subnet(AwsType):
+    service = "ec2"
+    order = 45
+    arn = arn_pattern("ec2", "subnet/(?P<id>.+)")
+    tagging_api = False
+
+    def list_all(self, client: Client) -> Iterator[Listed]:
+        for subnet in pages(client, "describe_subnets", "Subnets"):
+            yield Listed(subnet["SubnetId"], None, tag_dict(subnet.get("Tags", [])))
+
+    def delete(self, client: Client, id: str) -> None:
+        client.delete_subnet(SubnetId=id)
+
+
+@resource("aws:ec2:vpc")
+class Vpc(AwsType):
+    service = "ec2"
+    order = 48  # after everything that lives in it
+    arn = arn_pattern("ec2", "vpc/(?P<id>.+)")
+    tagging_api = False
+
+    def list_all(self, client: Client) -> Iterator[Listed]:
+        for vpc in pages(client, "describe_vpcs", "Vpcs"):
+            if not vpc.get("IsDefault"):
+                yield Listed(vpc["VpcId"], None, tag_dict(vpc.get("Tags", [])))
+
+    def delete(self, client: Client, id: str) -> None:
+        client.delete_vpc(VpcId=id)
 
 
 # Lambda functions go early: nothing depends on them, and they name an IAM role.
