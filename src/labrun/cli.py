@@ -12,7 +12,21 @@ import traceback
 import click
 
 from labrun import __version__
-from labrun.commands import check, cloud, env, grade, lab, lab_info, reap, start, status, stop
+from labrun.commands import (
+    check,
+    cloud,
+    env,
+    extend,
+    grade,
+    lab,
+    lab_info,
+    plan,
+    providers,
+    reap,
+    start,
+    status,
+    stop,
+)
 
 EPILOG = """\b
 A typical session:
@@ -39,6 +53,9 @@ for command in (
     stop.stop, reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
     lab.lab,
+    plan.plan,
+    extend.extend,
+    providers.providers,
 ):  # fmt: skip
     cli.add_command(command)
 

@@ -4,12 +4,18 @@
 [aws]
 allowed_account_ids = ["123456789012"]  # --target aws provisions and sweeps only these
 reap = false                            # `labrun reap` also looks for orphans in that account
+
+[policy]                                # what a plan may create (docs/costs.md)
+allowed_regions = ["us-east-1"]         # default: any region
+allowed_instance_types = ["t3.*", "t4g.*"]  # types or families; a lab's list adds to it
+max_instance_size = "xlarge"            # larger sizes need the lab's allow = ["instance-size"]
 ```
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +24,19 @@ from typing import Any
 from labrun.errors import ManifestError
 from labrun.home import labrun_home
 
+SIZE_RE = re.compile(r"^(nano|micro|small|medium|large|xlarge|\d+xlarge|metal)$")
+_KEYS = {"aws": {"allowed_account_ids", "reap"},
+         "policy": {"allowed_regions", "allowed_instance_types", "max_instance_size"}}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Config:
     allowed_account_ids: tuple[str, ...] = ()
     reap_aws: bool = False
     path: Path | None = None
+    allowed_regions: tuple[str, ...] = ()  # empty: any region
+    allowed_instance_types: tuple[str, ...] = ()  # empty: any type (within the size limit)
+    max_instance_size: str = "xlarge"
 
 
 def config_path() -> Path:
@@ -40,7 +53,12 @@ def load() -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ManifestError(path, "", f"not valid TOML: {exc}") from None
     aws: dict[str, Any] = data.get("aws", {})
-    unknown = sorted(set(data) - {"aws"}) or sorted(set(aws) - {"allowed_account_ids", "reap"})
+    policy: dict[str, Any] = data.get("policy", {})
+    unknown = (
+        sorted(set(data) - set(_KEYS))
+        or sorted(set(aws) - _KEYS["aws"])
+        or sorted(f"policy.{k}" for k in set(policy) - _KEYS["policy"])
+    )
     if unknown:
         raise ManifestError(path, unknown[0], "unknown key")
     ids = aws.get("allowed_account_ids", [])
@@ -49,7 +67,22 @@ def load() -> Config:
     reap = aws.get("reap", False)
     if not isinstance(reap, bool):
         raise ManifestError(path, "aws.reap", "must be true or false")
-    return Config(allowed_account_ids=tuple(ids), reap_aws=reap, path=path)
+    size = policy.get("max_instance_size", "xlarge")
+    if not isinstance(size, str) or not SIZE_RE.match(size):
+        raise ManifestError(path, "policy.max_instance_size", "must be a size like xlarge, 4xlarge")
+    return Config(
+        allowed_account_ids=tuple(ids), reap_aws=reap, path=path,
+        allowed_regions=_strings(path, policy, "allowed_regions"),
+        allowed_instance_types=_strings(path, policy, "allowed_instance_types"),
+        max_instance_size=size,
+    )  # fmt: skip
+
+
+def _strings(path: Path, section: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = section.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ManifestError(path, f"policy.{key}", "must be a list of strings")
+    return tuple(value)
 
 
 def require_allowed_account(env: dict[str, str]) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from labrun import environment, grading, provision, teardown
 from labrun.catalog import Lab, find_lab, load_lab
 from labrun.errors import BadInput, LabrunError
-from labrun.reports import score_text
+from labrun.reports import number, score_text
 from labrun.session import Session, session_manifest
 from labrun.store import SessionStore
 from labrun.tfengine import ProgressCallback
@@ -146,17 +146,25 @@ def untouched(store: SessionStore, session: Session) -> Step:
     """Check the untouched work: every task with points must fail or be blocked."""
     report = grading.check(store, session)
     scored = [t for t in report.tasks if t.points > 0]
-    broken = [t.id for t in scored if t.status in ("pass", "partial")]
-    crashed = [t.id for t in scored if t.status == "error"]
-    detail = {"broken": broken, "crashed": crashed, "check": report.to_json()}
+    broken = [t for t in scored if t.status in ("pass", "partial")]
+    crashed = [t for t in scored if t.status == "error"]
+    detail = {
+        "broken": [t.id for t in broken],
+        "crashed": [t.id for t in crashed],
+        "check": report.to_json(),
+    }
     problems = []
     if broken:
-        problems.append(f"the checker passes untouched work: {', '.join(broken)}")
+        named = ", ".join(f"{t.id} ({t.status}, {number(t.earned)}/{t.points})" for t in broken)
+        problems.append(f"the checker passes untouched work: {named}")
     if crashed:
-        problems.append(f"the checker crashes on untouched work: {', '.join(crashed)}")
+        named = ", ".join(f"{t.id} ({t.message})" for t in crashed)
+        problems.append(f"the checker crashes on untouched work: {named}")
     if problems:
         return Step("untouched", "failed", "; ".join(problems), detail)
-    return Step("untouched", "ok", "every task with points fails on untouched work", detail)
+    score = score_text(report.score, report.total)
+    message = f"every task with points fails on untouched work: {score}"
+    return Step("untouched", "ok", message, detail)
 
 
 def solved(store: SessionStore, session: Session) -> Step:
@@ -200,7 +208,7 @@ def run_solution(session: Session, script: Path, timeout: float) -> Step:
     if code != 0:
         tail = " | ".join(log.read_text(encoding="utf-8").strip().splitlines()[-_TAIL:])
         return Step("solution", "failed", f"{shown} exited {code}: {tail}", detail)
-    return Step("solution", "ok", f"{shown} ran in {seconds:g} s", detail)
+    return Step("solution", "ok", f"{shown} ran in {seconds:.1f} s", detail)
 
 
 def _command(script: Path) -> list[str]:

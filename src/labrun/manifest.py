@@ -19,12 +19,35 @@ ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TARGETS = ("local", "aws")
 REQUIRES = ("docker", "aws")
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
+# Policy rules that refuse a resource unless the lab's [policy] allow lists them.
+REFUSABLE = ("nat-gateway", "eks-cluster", "gpu-instance", "instance-size")
 
 _TOP_KEYS = {
     "id", "title", "summary", "version", "difficulty", "duration", "ttl", "max_ttl",
-    "targets", "requires", "tasks", "budget_usd", "check_timeout",
+    "targets", "requires", "tasks", "budget_usd", "check_timeout", "policy", "costs",
 }  # fmt: skip
+_COST_KEYS = {"type", "count", "values"}
 _TASK_KEYS = {"id", "title", "points", "hint", "timeout"}
+_POLICY_KEYS = {"allow", "regions", "instance_types"}
+
+
+@dataclass(frozen=True)
+class LabPolicy:
+    """lab.toml's [policy]: what this lab needs beyond the default policy."""
+
+    allow: tuple[str, ...] = ()  # refusable rules lifted for this lab (REFUSABLE)
+    regions: tuple[str, ...] = ()  # regions allowed on top of the user's
+    instance_types: tuple[str, ...] = ()  # instance types or families allowed on top of the user's
+
+
+@dataclass(frozen=True)
+class DeclaredCost:
+    """lab.toml's [[costs]]: resources the lab makes outside Terraform's plan (a script run
+    by a provisioner), declared as the Terraform type they would be, to be priced alike."""
+
+    type: str  # e.g. "aws_instance"
+    count: int = 1
+    values: dict[str, Any] = field(default_factory=dict)  # e.g. {instance_type = "t3.micro"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,8 @@ class Manifest:
     budget_usd: float | None = None
     check_timeout: float = 60.0
     extra: dict[str, Any] = field(default_factory=dict)
+    policy: LabPolicy = field(default_factory=LabPolicy)
+    costs: tuple[DeclaredCost, ...] = ()
 
     @property
     def total_points(self) -> int:
@@ -102,6 +127,8 @@ def parse_manifest(data: dict[str, Any], path: Path) -> Manifest:
         tasks=v.tasks(data),
         budget_usd=v.number(data, "budget_usd", minimum=0.0),
         check_timeout=v.number(data, "check_timeout", minimum=1.0) or 60.0,
+        policy=v.lab_policy(data),
+        costs=v.costs(data),
     )
 
 
@@ -167,6 +194,41 @@ class _Validator:
             self.fail(key, f"{bad[0]!r} is not one of {', '.join(allowed)}")
         if len(set(value)) != len(value):
             self.fail(key, "lists a value twice")
+        return tuple(value)
+
+    def costs(self, data: dict[str, Any]) -> tuple[DeclaredCost, ...]:
+        raw = data.get("costs", [])
+        if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+            self.fail("costs", "must be [[costs]] tables")
+        declared = []
+        for i, item in enumerate(raw):
+            prefix = f"costs[{i}]."
+            self.no_unknown_keys(item, _COST_KEYS, prefix)
+            kind = self.string(item, "type", required=True, prefix=prefix)
+            count = item.get("count", 1)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                self.fail(prefix + "count", f"must be an integer >= 1, not {count!r}")
+            values = item.get("values", {})
+            if not isinstance(values, dict):
+                self.fail(prefix + "values", "must be a table of the resource's arguments")
+            declared.append(DeclaredCost(kind, count, values))
+        return tuple(declared)
+
+    def lab_policy(self, data: dict[str, Any]) -> LabPolicy:
+        raw = data.get("policy", {})
+        if not isinstance(raw, dict):
+            self.fail("policy", "must be a [policy] table")
+        self.no_unknown_keys(raw, _POLICY_KEYS, "policy.")
+        lists = {key: self.strings(raw, key, "policy.") for key in sorted(_POLICY_KEYS)}
+        bad = [name for name in lists["allow"] if name not in REFUSABLE]
+        if bad:
+            self.fail("policy.allow", f"{bad[0]!r} is not one of {', '.join(REFUSABLE)}")
+        return LabPolicy(**lists)
+
+    def strings(self, data: dict[str, Any], key: str, prefix: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+            self.fail(prefix + key, f"must be a list of strings, not {value!r}")
         return tuple(value)
 
     def tasks(self, data: dict[str, Any]) -> tuple[Task, ...]:

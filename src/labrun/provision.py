@@ -86,9 +86,16 @@ def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -
 
 def prepare_module(session: Session, endpoint: str | None) -> tfmodule.ModuleInfo:
     """Write the labrun variables and, on the local cloud, the aws provider settings."""
+    info = tfmodule.cached_module_info(session.terraform_dir, session.workdir / "module.json")
+    configure_module(session, info, endpoint)
+    return info
+
+
+def configure_module(session: Session, info: tfmodule.ModuleInfo, endpoint: str | None) -> None:
+    """Fill in session.terraform_dir for `session`: its variables, its local aws provider.
+    `labrun plan` uses it on a draft session in a temporary folder."""
     from labrun import localcloud
 
-    info = tfmodule.cached_module_info(session.terraform_dir, session.workdir / "module.json")
     tfmodule.write_variables(
         session.terraform_dir,
         info,
@@ -105,7 +112,6 @@ def prepare_module(session: Session, endpoint: str | None) -> tfmodule.ModuleInf
         tfmodule.write_local_aws_provider(
             session.terraform_dir, info, endpoint, localcloud.REGION, session.tags()
         )
-    return info
 
 
 def terraform_for(session: Session, env: dict[str, str]) -> Terraform:
@@ -118,19 +124,27 @@ def start(
     target: str = "local",
     ttl: str | None = None,
     progress: ProgressCallback | None = None,
+    budget: float | None = None,
 ) -> Session:
-    """Start a session of `lab`; on failure, tear down what was made and raise LabrunError."""
+    """Start a session of `lab`; on failure, tear down what was made and raise LabrunError.
+
+    `budget` (else the lab's budget_usd) caps the estimate for the TTL: a plan over it, or
+    one the policy refuses, is refused before anything is applied.
+    """
     duration = resolve_ttl(lab, ttl)
     info = preflight(lab, target)
     session = create_session(store, lab, target, duration)
     (session.workdir / "module.json").write_text(json.dumps(info.to_json()))
+    cap = lab.manifest.budget_usd if budget is None else budget
     with lease.held(store, session.id):
         try:
-            _provision(store, session, lab, progress)
+            _provision(store, session, lab, progress, cap)
         except LabrunError as exc:
             cleaned = _undo(store, session, exc)
             after = "nothing was left running" if cleaned else f"run `labrun stop {session.id}`"
-            raise LabrunError(f"session {session.id}: {exc} ({after})") from exc
+            error = LabrunError(f"session {session.id}: {exc} ({after})")
+            error.exit_code = exc.exit_code  # a refusal stays a usage error (2)
+            raise error from exc
         except BaseException as exc:  # Ctrl-C included: clean up, then let it through
             _undo(store, session, exc)
             raise
@@ -138,12 +152,19 @@ def start(
 
 
 def _provision(
-    store: SessionStore, session: Session, lab: Lab, progress: ProgressCallback | None
+    store: SessionStore,
+    session: Session,
+    lab: Lab,
+    progress: ProgressCallback | None,
+    budget: float | None,
 ) -> None:
+    from labrun import estimate
+
     endpoint = environment.cloud_endpoint_for(lab.manifest, session)
     env = environment.session_env(session, endpoint)
     store.update(session.id, env=env)
     prepare_module(session, endpoint)
+    estimate.before_apply(store, session, lab.manifest, env, budget, progress)  # may refuse
     result = terraform_for(session, env).init_and_apply(progress)
     store.journal(session.id, "terraform-apply", _summary(result))
     if not result.ok:

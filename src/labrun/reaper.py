@@ -17,6 +17,7 @@ from typing import Any
 from labrun import lease
 from labrun.errors import LabrunError, SessionBusy
 from labrun.home import owner as home_owner
+from labrun.meter import budget_reached
 from labrun.session import Session, parse_rfc3339, utcnow
 from labrun.store import SessionStore
 from labrun.sweep import Found, Marks, Sweeper, sweep
@@ -61,6 +62,8 @@ def due_sessions(store: SessionStore, owner: str | None) -> list[tuple[Session, 
             due.append((session, "provisioning crashed"))
         elif session.status == "tearing-down":
             due.append((session, "teardown unfinished"))
+        elif budget_reached(store, session, now):
+            due.append((session, "budget reached"))
     return due
 
 
@@ -174,7 +177,8 @@ def _orphan_reason(store: SessionStore, session_id: str, items: list[Found]) -> 
         return "session unknown to this installation"
     if not session.is_live:
         return f"session {session.status}"
-    return "expires-at passed" if expired else None
+    # The store's expiry wins over the mark: `labrun extend` moves it past the mark.
+    return "expires-at passed" if session.expires_at <= now else None
 
 
 def _before(stamp: str, now: datetime) -> bool:

@@ -6,14 +6,13 @@ the score is CheckReport.score (rounded to 2 decimals) and every number is writt
 
 JUnit mapping, one <testcase> per task (classname: the lab id, name: the task id):
 
-| task status | JUnit                 | why                                                  |
-|-------------|-----------------------|------------------------------------------------------|
-| pass        | (no child)            | passed                                               |
-| partial     | <failure type=partial>| not all points: a CI job gating on "all pass" fails  |
-| fail        | <failure type=fail>   |                                                      |
-| error       | <error type=error>    | the check crashed, hung or is missing: not a grade   |
-| blocked     | <skipped>             | not run; its prerequisite's own failure already fails |
-|             |                       | the suite, so the skip adds no second failure         |
+- pass: a plain testcase;
+- partial and fail: <failure type="partial|fail">. Not all the points: a CI job that
+  requires every test to pass fails, as `labrun check` exits 1;
+- error: <error type="error">. The check crashed, hung or is missing: not a verdict on
+  the learner's work;
+- blocked: <skipped message="blocked: ...">. Not run; its prerequisite's own failure
+  already fails the suite, and counting it again would report one mistake twice.
 
 Each testcase carries <properties> status, points, earned and title; the testsuite carries
 session, lab, score, total and percent.
@@ -37,7 +36,7 @@ JUNIT_CHILD = {"partial": "failure", "fail": "failure", "error": "error", "block
 
 
 def number(value: float) -> str:
-    """A number as every labrun report writes it: 2, 0.5, 2.67."""
+    """A number as every labrun report writes it: 2, 0.5, 2.66667 (as the table does)."""
     return f"{value:g}"
 
 

@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     outputs TEXT NOT NULL DEFAULT '{}',
     env TEXT NOT NULL DEFAULT '{}',
     holder_pid INTEGER,
-    heartbeat_at TEXT
+    heartbeat_at TEXT,
+    hourly_usd REAL,
+    budget_usd REAL
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +57,14 @@ CREATE INDEX IF NOT EXISTS journal_by_session ON journal(session_id, seq);
 CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
 """
 # Bumped whenever SCHEMA changes; a store of another version is refused, not misread.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What brings a store of an older version to the next one (2: the cost meter's columns).
+MIGRATIONS = {
+    1: (
+        "ALTER TABLE sessions ADD COLUMN hourly_usd REAL",
+        "ALTER TABLE sessions ADD COLUMN budget_usd REAL",
+    ),
+}
 
 
 class SessionStore:
@@ -90,6 +99,12 @@ class SessionStore:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sessions'")
         if version == SCHEMA_VERSION or (version == 0 and tables.fetchone()[0] == 0):
+            return
+        while version in MIGRATIONS:
+            for statement in MIGRATIONS[version]:
+                db.execute(statement)
+            version += 1
+        if version == SCHEMA_VERSION:
             return
         made_by = "a newer" if version > SCHEMA_VERSION else "an older"
         raise LabrunError(
@@ -132,7 +147,9 @@ class SessionStore:
         try:
             with self._write() as db:
                 db.execute(
-                    "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO sessions (id, lab, lab_dir, target, status, created_at, "
+                    "expires_at, owner, workdir, outputs, env, holder_pid, heartbeat_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         session.id, session.lab, str(session.lab_dir), session.target,
                         session.status, rfc3339(session.created_at), rfc3339(session.expires_at),
@@ -146,8 +163,9 @@ class SessionStore:
         return True
 
     def update(self, session_id: str, **fields: Any) -> None:
-        """Change some fields of a session (status, outputs, env, expires_at)."""
-        allowed = {"status", "outputs", "env", "expires_at"}
+        """Change some fields of a session (status, outputs, env, expires_at, and its cost
+        meter: hourly_usd, budget_usd)."""
+        allowed = {"status", "outputs", "env", "expires_at", "hourly_usd", "budget_usd"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
@@ -203,6 +221,14 @@ class SessionStore:
                 "WHERE id = ? AND holder_pid = ?",
                 (session_id, pid),
             )
+
+    def meter(self, session_id: str) -> tuple[float | None, float | None]:
+        """The session's hourly estimate and budget (None: unknown, or no budget)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT hourly_usd, budget_usd FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        return (None, None) if row is None else (row["hourly_usd"], row["budget_usd"])
 
     def lease_holder(self, session_id: str) -> int | None:
         with self._connect() as db:

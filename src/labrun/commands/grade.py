@@ -10,7 +10,7 @@ from labrun.commands import json_option, session_argument
 from labrun.output import console, print_json
 
 
-@click.command()
+@click.command(short_help="Final grading: check, tear down, write reports (for CI).")
 @session_argument
 @click.option(
     "--out",

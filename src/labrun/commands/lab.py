@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING
 import click
 
 from labrun.commands import json_option, labs_dir_option
+from labrun.commands.lab_lint import lint as lab_lint
 from labrun.output import console, print_json
 
 if TYPE_CHECKING:
-    from labrun.labtest import Step
+    from labrun.labtest import LabTest, Step
 
 STEP_MARK = {"ok": "[green]ok[/]", "failed": "[red bold]FAILED[/]", "skipped": "[dim]skipped[/]"}
 
 
-@click.group()
+@click.group(short_help="Tools for lab authors: `lab new`, `lab test`.")
 def lab() -> None:
     """Tools for lab authors: scaffold a new lab, test a lab before publishing it.
 
@@ -31,7 +32,9 @@ def lab() -> None:
     """
 
 
-@click.command("test")
+@click.command(
+    "test", short_help="Prove a lab: its checker fails untouched work, passes the solution."
+)
 @click.argument("lab_name", metavar="LAB")
 @click.option(
     "--solution-timeout",
@@ -70,6 +73,7 @@ def lab_test(lab_name: str, solution_timeout: str, labs_dir: Path | None, as_jso
     except ValueError as exc:
         raise BadInput(f"--solution-timeout: {exc}") from None
     found = labtest.find(lab_name, labs_dir)
+    labtest.solution_script(found)  # a lab without one is refused before anything starts
     store = SessionStore.open()
     if not as_json:
         console().print(f"Testing lab [bold]{found.id}[/] ({found.path})")
@@ -83,19 +87,27 @@ def lab_test(lab_name: str, solution_timeout: str, labs_dir: Path | None, as_jso
         )
     if as_json:
         print_json(result.to_json())
-    elif result.ok:
-        console().print(f"[green bold]Lab {found.id} is ready to publish.[/]")
     else:
-        failed = [s.name for s in result.steps if s.status == "failed"]
-        console().print(f"[red bold]Lab {found.id} failed its test:[/] {', '.join(failed)}")
+        _print_verdict(result)
     return 0 if result.ok else 1
 
 
 def _print_step(step: Step) -> None:
-    console().print(f"  {step.name:<10} {STEP_MARK[step.status]}  {step.message}")
+    from rich.markup import escape
+
+    line = f"  {step.name:<10} {STEP_MARK[step.status]}  {escape(step.message)}"
+    console().print(line, soft_wrap=True)
 
 
-@click.command("new")
+def _print_verdict(result: LabTest) -> None:
+    if result.ok:
+        console().print(f"[green bold]Lab {result.lab} is ready to publish.[/]")
+        return
+    failed = ", ".join(s.name for s in result.steps if s.status == "failed")
+    console().print(f"[red bold]Lab {result.lab} failed its test:[/] {failed}")
+
+
+@click.command("new", short_help="Create a complete new lab, ready for `labrun lab test`.")
 @click.argument("name")
 @click.option(
     "--dir",
@@ -131,12 +143,13 @@ def lab_new(name: str, parent: Path, as_json: bool) -> int:
     for path in files:
         console().print(f"  {path.relative_to(lab_dir)}")
     console().print(
-        f"\nNext: edit it (docs/lab-format.md, docs/checks.md), then\n"
-        f"  labrun lab test {lab_dir}      # checker and solution, before publishing\n"
-        f"  labrun start {name} --labs-dir {parent}"
+        "\nNext: make it yours (docs/lab-format.md, docs/checks.md), test it before "
+        f"publishing, and take it as a learner would:\n  labrun lab test {lab_dir}\n"
+        f"  labrun start {name} --labs-dir {parent}",
+        soft_wrap=True,
     )
     return 0
 
 
-for command in (lab_test, lab_new):
+for command in (lab_test, lab_new, lab_lint):
     lab.add_command(command)

@@ -14,22 +14,33 @@ from labrun.store import SessionStore
 @click.option("--all", "show_all", is_flag=True, help="Include ended sessions.")
 @json_option
 def status(session: str | None, show_all: bool, as_json: bool) -> int:
-    """Show sessions: status, time left and what they provisioned.
+    """Show sessions: status, time left, cost so far and what they provisioned.
 
     Without SESSION: every active session (and, with --all, the ended ones too).
-    A session with less than 10 minutes left is flagged.
+    A session with less than 10 minutes left is flagged. The cost is an estimate: the
+    plan's hourly price times the time the session has lived, beside its budget (the
+    reaper tears a session down when it reaches its budget).
     """
+    from labrun.meter import meter
     from labrun.render import sessions_table
 
     store = SessionStore.open()
     sessions = [store.get(session)] if session else store.sessions(live_only=not show_all)
+    costs = {s.id: meter(store, s) for s in sessions}
     if as_json:
-        print_json({"sessions": [_with_resources(store, s.id, s.to_json()) for s in sessions]})
+        print_json(
+            {
+                "sessions": [
+                    _with_resources(store, s.id, {**s.to_json(), **costs[s.id].to_json()})
+                    for s in sessions
+                ]
+            }
+        )
         return 0
     if not sessions:
         console().print("No active session. Start one with [bold]labrun start LAB[/].")
         return 0
-    sessions_table(sessions)
+    sessions_table(sessions, costs)
     for s in sessions:
         if s.is_live and 0 < s.time_left() < 600:
             console().print(f"[yellow]Session {s.id} has less than 10 minutes left.[/]")

@@ -1,0 +1,565 @@
+"""The docker-basics lab, played like a learner on a real Docker engine.
+
+The lab's Terraform needs the kreuzwerker/docker provider, which cannot be installed on a
+machine without the provider registry. So these tests stand in for its apply: they create
+the network and the volume with the session's labels and write lab.env from the lab's own
+template, as the module does. Then they do the learner's work (the reference solution
+solve.sh, or the Docker SDK for each typical mistake) and grade it with the lab's check.py
+through labrun's checker runner. `test_lab_test_or_why_not` runs `labrun lab test` itself
+wherever the provider can be installed, and is skipped with Terraform's own reason elsewhere.
+
+No registry is reachable either, so `python:3.12-slim` cannot be pulled: the learner's
+Dockerfile is built FROM a Python image made here from this machine's own interpreter (its
+binary, the shared libraries it loads and its standard library, plus busybox for a shell),
+cached under PYTHON_IMAGE. The lab lets an instructor name such an image (its `base_image`
+variable, BASE_IMAGE in lab.env), which is what these tests do.
+
+The test network publishes ports on 127.0.0.1 even when a container asks for every interface
+(`-p 8000`): the learner's mistake is scripted as typed, and nothing is exposed for real.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import string
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docker.errors import ImageNotFound, NotFound
+
+from labrun.checker import TaskResult, run_checks
+from labrun.manifest import Manifest, load_manifest
+from labrun.mirror import terraform_error
+from labrun.tfengine import Terraform
+from testing.docker_images import BUSYBOX_BINARY
+
+pytestmark = pytest.mark.docker
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_DIR = REPO / "labs" / "docker-basics"
+SOLUTION_DOCKERFILE = (LAB_DIR / "solution" / "Dockerfile").read_text()
+PYTHON_IMAGE = "labrun-test/python:{version}"
+TEST_LABEL = "labrun.test"
+TASKS = [
+    "build", "labels", "non-root", "size", "run", "network", "port", "volume", "config",
+    "healthcheck", "predict",
+]  # fmt: skip
+ALL_PASS = dict.fromkeys(TASKS, "pass")
+SAFE_NETWORK = {"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"}
+
+
+# --- a Python base image, built from this machine's own interpreter --------------------------
+
+SKIPPED_STDLIB = {
+    "test", "idlelib", "tkinter", "turtledemo", "lib2to3", "pydoc_data", "distutils",
+    "ensurepip", "site-packages", "dist-packages",
+}  # fmt: skip
+BUSYBOX_APPLETS = ("sh", "cp", "cat", "ls", "id", "mkdir", "rm", "dd", "sleep", "echo", "env")
+_PROBE = (
+    "import json, sys, sysconfig; print(json.dumps({"
+    "'version': '%d.%d' % sys.version_info[:2], 'stdlib': sysconfig.get_paths()['stdlib'],"
+    " 'dynload': sysconfig.get_config_var('DESTSHARED')}))"
+)
+
+
+def host_python() -> Path:
+    """A system interpreter whose standard library sits in one folder (Debian's python3)."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if Path(candidate).exists():
+            return Path(candidate).resolve()
+    return Path(sys._base_executable).resolve()
+
+
+def ensure_python_image(client: Any) -> str:
+    """The tag of a small Python image made from this machine's interpreter (built once).
+
+    It holds the interpreter as /usr/bin/python3.X (python and python3 link to it), the
+    shared libraries it and its extension modules load (found with ldd), its standard
+    library without tests and tools, busybox for /bin/sh, and /etc/passwd with root only.
+    """
+    python = host_python()
+    found = json.loads(subprocess.check_output([str(python), "-c", _PROBE], text=True))
+    tag = PYTHON_IMAGE.format(version=found["version"])
+    try:
+        client.images.get(tag)
+        return tag
+    except ImageNotFound:
+        pass
+    stdlib, dynload = Path(found["stdlib"]), Path(found["dynload"])
+    libraries = _shared_libraries([python, *dynload.glob("*.so")])
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        folders = {"bin", "etc", "tmp", "usr/bin"} | {str(Path(p).parent)[1:] for p in libraries}
+        for folder in sorted(folders):
+            _add_folder(tar, folder, 0o1777 if folder == "tmp" else 0o755)
+        tar.add(python, arcname=f"usr/bin/{python.name}")
+        for link in ("python3", "python"):
+            _add_link(tar, f"usr/bin/{link}", python.name)
+        for library in sorted(libraries):
+            tar.add(Path(library).resolve(), arcname=library.lstrip("/"))
+        tar.add(stdlib, arcname=str(stdlib).lstrip("/"), filter=_stdlib_filter(stdlib))
+        tar.add(BUSYBOX_BINARY, arcname="bin/busybox")
+        for applet in BUSYBOX_APPLETS:
+            _add_link(tar, f"bin/{applet}", "busybox")
+        _add_file(tar, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+        _add_file(tar, "etc/group", "root:x:0:\n")
+    repository, _, version = tag.rpartition(":")
+    client.api.import_image_from_data(
+        buffer.getvalue(), repository=repository, tag=version,
+        changes=['CMD ["python3"]', f"LABEL {TEST_LABEL}=1"],
+    )  # fmt: skip
+    client.images.get(tag)
+    return tag
+
+
+def _shared_libraries(binaries: list[Path]) -> set[str]:
+    found: set[str] = set()
+    for binary in binaries:
+        listing = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+        found.update(re.findall(r"(/\S+) \(0x", listing))
+    return found
+
+
+def _stdlib_filter(stdlib: Path) -> Any:
+    top = str(stdlib).lstrip("/")
+
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        first = info.name[len(top) + 1 :].split("/", 1)[0]
+        if first in SKIPPED_STDLIB or first.startswith("config-"):
+            return None
+        info.uid = info.gid = 0
+        return info
+
+    return keep
+
+
+def _add_folder(tar: tarfile.TarFile, name: str, mode: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode = tarfile.DIRTYPE, mode
+    tar.addfile(info)
+
+
+def _add_link(tar: tarfile.TarFile, name: str, target: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = tarfile.SYMTYPE, target
+    tar.addfile(info)
+
+
+def _add_file(tar: tarfile.TarFile, name: str, text: str) -> None:
+    data = text.encode()
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+# --- the lab, provisioned as its Terraform would ---------------------------------------------
+
+
+class Lab:
+    """One session of docker-basics: its network, volume, workspace, outputs and checker."""
+
+    def __init__(self, client: Any, root: Path, base_image: str) -> None:
+        self.client = client
+        self.session = "t" + secrets.token_hex(4)[:7]
+        expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.labels = {
+            "labrun.session": self.session,
+            "labrun.lab": "docker-basics",
+            "labrun.owner": "test-docker-basics",
+            "labrun.expires-at": expires,
+        }
+        self.outputs: dict[str, Any] = {
+            "image": f"labrun/model-server:{self.session}",
+            "container": f"model-server-{self.session}",
+            "network": f"labrun-{self.session}",
+            "volume": f"labrun-models-{self.session}",
+            "model_name": "house-price",
+            "base_image": base_image,
+            "max_image_mb": 250,
+        }
+        self.workspace = root / "workspace"
+        self.log = root / "check.log"
+        self.manifest: Manifest = load_manifest(LAB_DIR / "lab.toml")
+
+    def provision(self) -> None:
+        """What the module's apply makes: the marked network and volume, and lab.env."""
+        self.client.networks.create(
+            self.outputs["network"], driver="bridge", labels=self.labels, options=SAFE_NETWORK
+        )
+        self.client.volumes.create(self.outputs["volume"], labels=self.labels)
+        shutil.copytree(LAB_DIR / "files", self.workspace)
+        template = string.Template((LAB_DIR / "terraform" / "lab.env.tftpl").read_text())
+        flags = " ".join(f"--label {k}={v}" for k, v in self.labels.items())
+        values = {key: self.outputs[key] for key in ("image", "container", "network", "volume")}
+        text = template.substitute(
+            session=self.session, base_image=self.outputs["base_image"], labels=flags, **values
+        )
+        (self.workspace / "lab.env").write_text(text)
+
+    @property
+    def container_name(self) -> str:
+        return str(self.outputs["container"])
+
+    @property
+    def image_tag(self) -> str:
+        return str(self.outputs["image"])
+
+    def check(self) -> dict[str, TaskResult]:
+        context = {
+            "session": self.session,
+            "lab": "docker-basics",
+            "outputs": self.outputs,
+            "workspace": str(self.workspace),
+            "tags": {k.replace(".", ":"): v for k, v in self.labels.items()},
+            "labels": self.labels,
+            "env": {"LABRUN_SESSION": self.session},
+        }
+        results = run_checks(LAB_DIR, self.manifest, context, log_path=self.log)
+        return {r.id: r for r in results}
+
+    # The learner's work, scripted with the Docker SDK.
+
+    def build(self, tag: str, dockerfile: str = "", labelled: bool = True) -> Any:
+        """Build a Dockerfile (the solution's, made quick to report healthy, by default)."""
+        text = dockerfile or SOLUTION_DOCKERFILE.replace("--interval=5s", "--interval=1s")
+        (self.workspace / "Dockerfile").write_text(text)
+        image, _ = self.client.images.build(
+            path=str(self.workspace), tag=tag, rm=True, forcerm=True,
+            buildargs={"BASE_IMAGE": self.outputs["base_image"]},
+            labels=self.labels if labelled else {TEST_LABEL: "1"},
+        )  # fmt: skip
+        return image
+
+    def use(self, image: Any) -> None:
+        """Point the lab's tag at `image`, as if the learner had built it so."""
+        image.tag(self.image_tag)
+
+    def seed_volume(self) -> None:
+        """Step 3: copy the model into the volume."""
+        self.client.containers.run(
+            self.image_tag, ["cp", "/src/model.json", "/models/model.json"], remove=True,
+            user="root", volumes={
+                self.outputs["volume"]: {"bind": "/models", "mode": "rw"},
+                str(self.workspace / "model"): {"bind": "/src", "mode": "ro"},
+            },
+        )  # fmt: skip
+
+    def run(self, **changes: Any) -> Any:
+        """Step 4 as the README gives it; `changes` are the learner's mistakes."""
+        options: dict[str, Any] = {
+            "name": self.container_name,
+            "network": self.outputs["network"],
+            "ports": {"8000/tcp": ("127.0.0.1", None)},
+            "volumes": {self.outputs["volume"]: {"bind": "/models", "mode": "ro"}},
+            "environment": {"MODEL_NAME": "house-price"},
+            "detach": True,
+        }
+        options.update(changes)
+        return self.client.containers.run(self.image_tag, **options)
+
+    def wait_healthy(self, container: Any, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            container.reload()
+            if container.attrs["State"].get("Health", {}).get("Status") == "healthy":
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{container.name} never became healthy: {container.logs()!r}")
+
+    def remove_containers(self) -> None:
+        # Other tests' containers may vanish while this lists them: ignore_removed.
+        for container in self.client.containers.list(all=True, ignore_removed=True):
+            networks = container.attrs["NetworkSettings"]["Networks"] or {}
+            mounts = [m.get("Name") for m in container.attrs.get("Mounts") or []]
+            if (
+                container.name.endswith(self.session)
+                or self.outputs["network"] in networks
+                or self.outputs["volume"] in mounts
+            ):
+                with suppress(NotFound):
+                    container.remove(force=True)
+
+    def teardown(self) -> None:
+        self.remove_containers()
+        for image in self.client.images.list(filters={"label": f"labrun.session={self.session}"}):
+            self.client.images.remove(image.id, force=True)
+        for name in (self.image_tag, *self.extra_tags()):
+            with suppress(ImageNotFound):
+                self.client.images.remove(name, force=True)
+        with suppress(NotFound):
+            self.client.networks.get(self.outputs["network"]).remove()
+        with suppress(NotFound):
+            self.client.volumes.get(self.outputs["volume"]).remove(force=True)
+
+    def extra_tags(self) -> list[str]:
+        return [f"labrun-test/docker-basics-{self.session}:{v}" for v in VARIANTS]
+
+
+VARIANTS = ("good", "root", "no-healthcheck", "big", "unlabelled")
+
+
+def variant_dockerfile(name: str) -> str:
+    quick = SOLUTION_DOCKERFILE.replace("--interval=5s", "--interval=1s")
+    if name == "root":
+        return quick.replace("USER 10001:10001\n", "")
+    if name == "no-healthcheck":
+        return re.sub(r"HEALTHCHECK [^\n]*\\\n[^\n]*\n", "", quick)
+    if name == "big":  # what `FROM python:3.12` or copying a dataset does to an image
+        return quick.replace(
+            "WORKDIR /app\n", "WORKDIR /app\nRUN dd if=/dev/zero of=/app/blob bs=1M count=260\n"
+        )
+    return quick
+
+
+@pytest.fixture(scope="module")
+def lab(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    base = ensure_python_image(docker_client)
+    played = Lab(docker_client, tmp_path_factory.mktemp("docker-basics"), base)
+    try:
+        played.provision()
+        yield played
+    finally:
+        played.teardown()
+
+
+@pytest.fixture(scope="module")
+def images(lab: Lab) -> dict[str, Any]:
+    """The learner's builds: the right one and one per image mistake (built once)."""
+    built = {}
+    for name in VARIANTS:
+        tag = f"labrun-test/docker-basics-{lab.session}:{name}"
+        built[name] = lab.build(tag, variant_dockerfile(name), labelled=name != "unlabelled")
+    lab.use(built["good"])
+    lab.seed_volume()
+    return built
+
+
+@pytest.fixture
+def learner(lab: Lab, images: dict[str, Any]) -> Iterator[Lab]:
+    """The lab with no container running and the right image under the lab's tag."""
+    lab.remove_containers()
+    lab.use(images["good"])
+    yield lab
+    lab.remove_containers()
+
+
+def statuses(results: dict[str, TaskResult]) -> dict[str, str]:
+    return {task_id: result.status for task_id, result in results.items()}
+
+
+def failing(results: dict[str, TaskResult], task_id: str, **others: str) -> dict[str, str]:
+    """Every task passing but `task_id` (failing) and `others` (their status)."""
+    expected = {**ALL_PASS, task_id: "fail", **others}
+    assert statuses(results) == expected, {k: (r.status, r.message) for k, r in results.items()}
+    return {"message": results[task_id].message, "hint": results[task_id].hint}
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_no_image_under_the_lab_tag_blocks_the_rest(learner: Lab) -> None:
+    learner.client.images.remove(learner.image_tag)  # the tag only; the build stays
+    results = learner.check()
+    assert results["build"].status == "fail"
+    assert {r.status for k, r in results.items() if k != "build"} == {"blocked"}
+    # The tests' images carry the session's labels under other tags: the hint names one.
+    assert f"docker tag labrun-test/docker-basics-{learner.session}:" in results["build"].hint
+
+
+def test_reference_solution_scores_everything(learner: Lab) -> None:
+    env = {**os.environ, "LABRUN_SESSION": learner.session, "LABRUN_PYTHON": sys.executable}
+    solved = subprocess.run(
+        ["bash", str(LAB_DIR / "solution" / "solve.sh")], cwd=learner.workspace, env=env,
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert "'prediction': 312.7" in solved.stdout
+    results = learner.check()
+    assert statuses(results) == ALL_PASS, {k: r.message for k, r in results.items()}
+    points = sum(r.earned for r in results.values())
+    assert points == learner.manifest.total_points == 17
+    image = learner.client.images.get(learner.image_tag)
+    assert image.labels["labrun.owner"] == "test-docker-basics"  # `labrun stop` can find it
+
+
+def test_scripted_correct_run_passes(learner: Lab) -> None:
+    learner.wait_healthy(learner.run())
+    results = learner.check()
+    assert statuses(results) == ALL_PASS, {k: r.message for k, r in results.items()}
+
+
+def test_wrong_tag(learner: Lab, images: dict[str, Any]) -> None:
+    learner.client.images.remove(learner.image_tag)
+    learner.client.images.get(images["good"].id).tag("model-server", "latest")
+    try:
+        results = learner.check()
+    finally:
+        learner.client.images.remove("model-server:latest")
+    assert results["build"].status == "fail"
+    assert results["build"].message == f"there is no image {learner.image_tag} yet"
+    assert "docker tag" in results["build"].hint and learner.image_tag in results["build"].hint
+    assert results["run"].status == "blocked"
+
+
+def test_image_without_the_lab_labels(learner: Lab, images: dict[str, Any]) -> None:
+    learner.use(images["unlabelled"])
+    learner.wait_healthy(learner.run())
+    shown = failing(learner.check(), "labels")
+    assert "labrun.session, labrun.owner missing" in shown["message"]
+    assert "labrun stop" in shown["message"] and "$LABELS" in shown["hint"]
+
+
+def test_root_user(learner: Lab, images: dict[str, Any]) -> None:
+    learner.use(images["root"])
+    learner.wait_healthy(learner.run())
+    shown = failing(learner.check(), "non-root")
+    assert "runs its app as root (no USER instruction)" in shown["message"]
+    assert "USER 10001:10001" in shown["hint"]
+
+
+def test_root_user_forced_at_run_time(learner: Lab) -> None:
+    learner.wait_healthy(learner.run(user="root"))
+    shown = failing(learner.check(), "non-root")
+    assert "--user" in shown["message"]
+
+
+def test_image_too_big(learner: Lab, images: dict[str, Any]) -> None:
+    learner.use(images["big"])
+    learner.wait_healthy(learner.run())
+    shown = failing(learner.check(), "size")
+    assert re.search(r"the image is \d+ MB, over the 250 MB limit", shown["message"])
+    assert "slim" in shown["hint"]
+
+
+def test_missing_healthcheck(learner: Lab, images: dict[str, Any]) -> None:
+    learner.use(images["no-healthcheck"])
+    learner.run()
+    shown = failing(learner.check(), "healthcheck")
+    assert "no HEALTHCHECK" in shown["message"]
+    assert "HEALTHCHECK" in shown["hint"]
+
+
+def test_container_under_another_name(learner: Lab) -> None:
+    learner.run(name=f"web-{learner.session}")
+    results = learner.check()
+    assert results["run"].status == "fail"
+    assert f"docker rename web-{learner.session} {learner.container_name}" in results["run"].hint
+    assert results["port"].status == "blocked"
+
+
+def test_container_that_crashed(learner: Lab) -> None:
+    learner.run(command=["python", "-c", "raise SystemExit('bad config')"])
+    time.sleep(1)
+    results = learner.check()
+    assert results["run"].status == "fail"
+    assert "exited (exit code 1)" in results["run"].message
+    assert "bad config" in results["run"].message
+    assert "docker logs" in results["run"].hint
+
+
+def test_not_on_the_lab_network(learner: Lab) -> None:
+    learner.wait_healthy(learner.run(network="bridge"))
+    shown = failing(learner.check(), "network")
+    assert f"not on the lab's network {learner.outputs['network']}" in shown["message"]
+    assert "docker network connect" in shown["hint"]
+
+
+def test_port_published_on_every_interface(learner: Lab) -> None:
+    # `-p 8000` as typed: no address, i.e. every interface (the test network keeps it local).
+    learner.wait_healthy(learner.run(ports={"8000/tcp": None}))
+    shown = failing(learner.check(), "port", predict="blocked")
+    assert "published on every network interface (0.0.0.0)" in shown["message"]
+    assert "-p 127.0.0.1:8000:8000" in shown["hint"]
+
+
+def test_port_not_published(learner: Lab) -> None:
+    learner.wait_healthy(learner.run(ports={}))
+    shown = failing(learner.check(), "port", predict="blocked")
+    assert "port 8000 of" in shown["message"] and "is not published" in shown["message"]
+
+
+def test_volume_read_write(learner: Lab) -> None:
+    volume = {learner.outputs["volume"]: {"bind": "/models", "mode": "rw"}}
+    learner.wait_healthy(learner.run(volumes=volume))
+    shown = failing(learner.check(), "volume", predict="blocked")
+    assert "mounted read-write" in shown["message"]
+    assert ":ro" in shown["hint"]
+
+
+def test_model_folder_bind_mounted_instead_of_the_volume(learner: Lab) -> None:
+    folder = {str(learner.workspace / "model"): {"bind": "/models", "mode": "ro"}}
+    learner.wait_healthy(learner.run(volumes=folder))
+    shown = failing(learner.check(), "volume", predict="blocked")
+    assert "a folder of your machine" in shown["message"]
+
+
+def test_config_variable_missing(learner: Lab) -> None:
+    learner.wait_healthy(learner.run(environment={}))
+    shown = failing(learner.check(), "config")
+    assert "MODEL_NAME is not set" in shown["message"]
+    assert "-e MODEL_NAME=house-price" in shown["hint"]
+
+
+def test_model_not_copied_into_the_volume(learner: Lab) -> None:
+    read_write = {learner.outputs["volume"]: {"bind": "/models", "mode": "rw"}}
+    learner.client.containers.run(
+        learner.image_tag, ["rm", "/models/model.json"], user="root", volumes=read_write,
+        remove=True,
+    )  # fmt: skip
+    try:
+        learner.wait_healthy(learner.run())
+        shown = failing(learner.check(), "predict")
+    finally:
+        learner.remove_containers()
+        learner.seed_volume()
+    assert "the app has no model: model not loaded: /models/model.json" in shown["message"]
+    assert "cp /src/model.json /models/model.json" in shown["hint"]
+
+
+def test_rebuilt_image_needs_a_new_container(learner: Lab, images: dict[str, Any]) -> None:
+    learner.wait_healthy(learner.run())
+    learner.use(images["root"])  # a new build under the same tag, after the start
+    results = learner.check()
+    assert results["run"].status == "fail"
+    assert "older build" in results["run"].message
+
+
+# --- `labrun lab test`, where the provider can be installed ----------------------------------
+
+
+def test_lab_test_or_why_not(tmp_path: Path) -> None:
+    """`labrun lab test docker-basics` needs kreuzwerker/docker: try to install it first."""
+    module = tmp_path / "terraform"
+    shutil.copytree(LAB_DIR / "terraform", module)
+    log = tmp_path / "terraform.log"
+    if not Terraform(module, {}, log).init().ok:
+        reason = terraform_error(log.read_text())
+        assert "could not connect to" in reason, reason  # only a missing registry skips
+        pytest.skip(f"terraform init of labs/docker-basics/terraform failed: {reason}")
+    env = {**os.environ, "LABRUN_HOME": str(tmp_path / "home")}
+    tested = subprocess.run(
+        [sys.executable, "-m", "labrun", "lab", "test", "docker-basics", "--json"],
+        env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert json.loads(tested.stdout)["ok"]
+
+
+def test_lab_lint() -> None:
+    """The static checks of `labrun lab lint` (where this labrun has them) find nothing."""
+    lint = pytest.importorskip("labrun.lint")
+    report = lint.lint(LAB_DIR)
+    assert report.ok and not report.findings, report.to_json()
