@@ -80,7 +80,9 @@ class Terraform:
             "LABRUN_PYTHON": sys.executable,
         }
         mirror = os.environ.get("LABRUN_PROVIDER_MIRROR")
-        self.init_args = ["-plugin-dir", mirror] if mirror else []
+        # Absolute: init runs in the session's module folder, not where the user typed it.
+        mirror_dir = str(Path(mirror).expanduser().resolve()) if mirror else None
+        self.init_args = ["-plugin-dir", mirror_dir] if mirror_dir else []
 
     @property
     def pid_file(self) -> Path:
