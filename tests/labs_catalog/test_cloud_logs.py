@@ -8,21 +8,17 @@ scenario just writes its own failed-run.txt. The stop receipt must say that noth
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import types
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from labrun import grading
-from labrun.grading import CheckReport
-from labrun.session import Session
-from labrun.store import SessionStore
+from testing.labsession import LabSession, by_id, statuses
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_DIR = REPO / "labs" / "cloud-logs"
@@ -42,78 +38,38 @@ def load_seed() -> types.ModuleType:
 SEED = load_seed()
 
 
-def labrun(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The labrun command line, as the learner runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "labrun", *args], env=env, capture_output=True, text=True,
-        timeout=180, check=False,
-    )  # fmt: skip
-
-
-class Played:
+class Played(LabSession):
     """The lab's session, and what a learner does in it."""
 
-    def __init__(self, home: Path, env: dict[str, str], started: dict[str, Any]) -> None:
-        self.home = home
-        self.cli_env = env
-        self.store = SessionStore(home / "sessions.db")
-        self.session: Session = self.store.get(started["session"])
-        self.env = {**env, **started["env"]}  # after `eval "$(labrun env)"`
-        self.workspace = Path(started["workspace"])
-        self.outputs = started["outputs"]
-        self.runs = SEED.runs(self.session.id)
-        self.failed = next(r for r in self.runs if r.status == "failed")
-        self.recovered = next(
+    @cached_property
+    def runs(self) -> list[Any]:
+        return SEED.runs(self.session.id)
+
+    @cached_property
+    def failed(self) -> Any:
+        return next(r for r in self.runs if r.status == "failed")
+
+    @cached_property
+    def recovered(self) -> Any:
+        return next(
             r
             for r in self.runs
             if r.status == "succeeded" and any("ERROR" in m for _, m in r.lines)
         )
 
-    def logs(self) -> Any:
-        import boto3
-
-        env = self.env
-        return boto3.session.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=env["AWS_REGION"],
-        ).client("logs", endpoint_url=env["AWS_ENDPOINT_URL"])
-
     def answer(self, text: str) -> None:
         (self.workspace / "failed-run.txt").write_text(text)
-
-    def check(self) -> CheckReport:
-        return grading.check(self.store, self.store.get(self.session.id))
-
-    def cli_check(self) -> tuple[int, dict[str, Any]]:
-        checked = labrun(self.cli_env, "check", self.session.id, "--json")
-        return checked.returncode, json.loads(checked.stdout)
-
-
-def by_id(report: CheckReport) -> dict[str, Any]:
-    return {t.id: t for t in report.tasks}
-
-
-def statuses(report: CheckReport) -> dict[str, str]:
-    return {t.id: t.status for t in report.tasks}
 
 
 @pytest.fixture(scope="module")
 def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
     home = tmp_path_factory.mktemp("labrun-home")
-    env = {**os.environ, "LABRUN_HOME": str(home), "LABRUN_OWNER": "test-owner"}
-    for key in ("AWS_ENDPOINT_URL", "LABRUN_LABS_PATH", "LABRUN_TERRAFORM"):
-        env.pop(key, None)
-    started = labrun(env, "start", "cloud-logs", "--json")
-    assert started.returncode == 0, started.stderr
-    session = json.loads(started.stdout)["session"]
+    played = Played.start("cloud-logs", home, owner="test-owner")
     try:
-        yield Played(home, env, json.loads(started.stdout))
+        yield played
     finally:
-        stopped = labrun(env, "stop", session, "--json")
-        labrun(env, "cloud", "down")  # stopped with the last session already; never left behind
-        receipt = json.loads(stopped.stdout)
-        assert stopped.returncode == 0 and receipt["ok"], receipt
+        code, receipt = played.stop()
+        assert code == 0 and receipt["ok"], receipt
         assert receipt["destroyed"] == ["terraform_data.batch_logs"]
         assert receipt["remaining"] == receipt["swept"] == receipt["unowned"] == []
 
@@ -129,7 +85,7 @@ def learner(played: Played, monkeypatch: pytest.MonkeyPatch) -> Played:
 def test_start_seeds_one_tagged_stream_per_run(learner: Played) -> None:
     group = learner.outputs["log_group"]
     assert group == f"/mlops/nightly-churn-scoring-{learner.session.id}"
-    logs = learner.logs()
+    logs = learner.client("logs")
     streams = [
         s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]
     ]

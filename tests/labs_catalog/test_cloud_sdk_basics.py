@@ -12,20 +12,17 @@ needed. The stop receipt must say that nothing remains.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from labrun import grading
-from labrun.grading import CheckReport
-from labrun.session import Session
-from labrun.store import SessionStore
+from testing.labsession import LabSession, by_id, statuses
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_DIR = REPO / "labs" / "cloud-sdk-basics"
@@ -38,33 +35,16 @@ TAGS = "model=churn-classifier&stage=candidate"
 NONCURRENT_30 = {"NoncurrentVersionExpiration": {"NoncurrentDays": 30}}
 
 
-def labrun(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The labrun command line, as the learner runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "labrun", *args], env=env, capture_output=True, text=True,
-        timeout=180, check=False,
-    )  # fmt: skip
-
-
-class Played:
+class Played(LabSession):
     """The lab's session, and what a learner does in it."""
 
-    def __init__(self, home: Path, env: dict[str, str], started: dict[str, Any]) -> None:
-        self.home = home
-        self.cli_env = env
-        self.store = SessionStore(home / "sessions.db")
-        session: Session = self.store.get(started["session"])
-        self.session = session
-        self.workspace = Path(started["workspace"])
-        self.bucket = started["outputs"]["bucket"]
-        self.env = {**env, **started["env"]}  # after `eval "$(labrun env)"`
-        import boto3
+    @property
+    def bucket(self) -> str:
+        return str(self.outputs["bucket"])
 
-        self.s3: Any = boto3.session.Session(
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-            region_name=self.env["AWS_REGION"],
-        ).client("s3", endpoint_url=self.env["AWS_ENDPOINT_URL"])
+    @cached_property
+    def s3(self) -> Any:
+        return self.client("s3")
 
     def reset(self, never_versioned: bool = False) -> None:
         """The bucket and the workspace as `labrun start` left them."""
@@ -136,38 +116,16 @@ class Played:
         if skipped != "listing":
             self.write_listing(self.keys())
 
-    def check(self) -> CheckReport:
-        return grading.check(self.store, self.store.get(self.session.id))
-
-    def cli_check(self) -> tuple[int, dict[str, Any]]:
-        checked = labrun(self.cli_env, "check", self.session.id, "--json")
-        return checked.returncode, json.loads(checked.stdout)
-
-
-def by_id(report: CheckReport) -> dict[str, Any]:
-    return {t.id: t for t in report.tasks}
-
-
-def statuses(report: CheckReport) -> dict[str, str]:
-    return {t.id: t.status for t in report.tasks}
-
 
 @pytest.fixture(scope="module")
 def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
     home = tmp_path_factory.mktemp("labrun-home")
-    env = {**os.environ, "LABRUN_HOME": str(home), "LABRUN_OWNER": "test-owner"}
-    for key in ("AWS_ENDPOINT_URL", "LABRUN_LABS_PATH", "LABRUN_TERRAFORM"):
-        env.pop(key, None)
-    started = labrun(env, "start", "cloud-sdk-basics", "--json")
-    assert started.returncode == 0, started.stderr
-    session = json.loads(started.stdout)["session"]
+    played = Played.start("cloud-sdk-basics", home, owner="test-owner")
     try:
-        yield Played(home, env, json.loads(started.stdout))
+        yield played
     finally:
-        stopped = labrun(env, "stop", session, "--json")
-        labrun(env, "cloud", "down")  # stopped with the last session already; never left behind
-        receipt = json.loads(stopped.stdout)
-        assert stopped.returncode == 0 and receipt["ok"], receipt
+        code, receipt = played.stop()
+        assert code == 0 and receipt["ok"], receipt
         assert receipt["destroyed"] == ["terraform_data.bucket"]
         assert receipt["remaining"] == receipt["swept"] == receipt["unowned"] == []
 

@@ -10,9 +10,10 @@ wherever the provider can be installed, and is skipped with Terraform's own reas
 
 No registry is reachable either, so `python:3.12-slim` cannot be pulled: the learner's
 Dockerfile is built FROM a Python image made here from this machine's own interpreter (its
-binary, the shared libraries it loads and its standard library, plus busybox for a shell),
-cached under PYTHON_IMAGE. The lab lets an instructor name such an image (its `base_image`
-variable, BASE_IMAGE in lab.env), which is what these tests do.
+binary, the shared libraries it loads and its standard library, plus busybox for a shell):
+testing.docker_images.ensure_python_image, cached under PYTHON_TAG. The lab lets an instructor
+name such an image (its `base_image` variable, BASE_IMAGE in lab.env), which is what these
+tests do.
 
 The test network publishes ports on 127.0.0.1 even when a container asks for every interface
 (`-p 8000`): the learner's mistake is scripted as typed, and nothing is exposed for real.
@@ -20,7 +21,6 @@ The test network publishes ports on 127.0.0.1 even when a container asks for eve
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -29,7 +29,6 @@ import shutil
 import string
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Iterator
 from contextlib import suppress
@@ -42,127 +41,21 @@ from docker.errors import ImageNotFound, NotFound
 
 from labrun.checker import TaskResult, run_checks
 from labrun.manifest import Manifest, load_manifest
-from labrun.mirror import terraform_error
-from labrun.tfengine import Terraform
-from testing.docker_images import BUSYBOX_BINARY
+from testing.cli import labrun
+from testing.docker_images import TEST_LABEL, ensure_python_image
+from testing.terraform import init_or_skip
 
 pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_DIR = REPO / "labs" / "docker-basics"
 SOLUTION_DOCKERFILE = (LAB_DIR / "solution" / "Dockerfile").read_text()
-PYTHON_IMAGE = "labrun-test/python:{version}"
-TEST_LABEL = "labrun.test"
 TASKS = [
     "build", "labels", "non-root", "size", "run", "network", "port", "volume", "config",
     "healthcheck", "predict",
 ]  # fmt: skip
 ALL_PASS = dict.fromkeys(TASKS, "pass")
 SAFE_NETWORK = {"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"}
-
-
-# --- a Python base image, built from this machine's own interpreter --------------------------
-
-SKIPPED_STDLIB = {
-    "test", "idlelib", "tkinter", "turtledemo", "lib2to3", "pydoc_data", "distutils",
-    "ensurepip", "site-packages", "dist-packages",
-}  # fmt: skip
-BUSYBOX_APPLETS = ("sh", "cp", "cat", "ls", "id", "mkdir", "rm", "dd", "sleep", "echo", "env")
-_PROBE = (
-    "import json, sys, sysconfig; print(json.dumps({"
-    "'version': '%d.%d' % sys.version_info[:2], 'stdlib': sysconfig.get_paths()['stdlib'],"
-    " 'dynload': sysconfig.get_config_var('DESTSHARED')}))"
-)
-
-
-def host_python() -> Path:
-    """A system interpreter whose standard library sits in one folder (Debian's python3)."""
-    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
-        if Path(candidate).exists():
-            return Path(candidate).resolve()
-    return Path(sys._base_executable).resolve()
-
-
-def ensure_python_image(client: Any) -> str:
-    """The tag of a small Python image made from this machine's interpreter (built once).
-
-    It holds the interpreter as /usr/bin/python3.X (python and python3 link to it), the
-    shared libraries it and its extension modules load (found with ldd), its standard
-    library without tests and tools, busybox for /bin/sh, and /etc/passwd with root only.
-    """
-    python = host_python()
-    found = json.loads(subprocess.check_output([str(python), "-c", _PROBE], text=True))
-    tag = PYTHON_IMAGE.format(version=found["version"])
-    try:
-        client.images.get(tag)
-        return tag
-    except ImageNotFound:
-        pass
-    stdlib, dynload = Path(found["stdlib"]), Path(found["dynload"])
-    libraries = _shared_libraries([python, *dynload.glob("*.so")])
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        folders = {"bin", "etc", "tmp", "usr/bin"} | {str(Path(p).parent)[1:] for p in libraries}
-        for folder in sorted(folders):
-            _add_folder(tar, folder, 0o1777 if folder == "tmp" else 0o755)
-        tar.add(python, arcname=f"usr/bin/{python.name}")
-        for link in ("python3", "python"):
-            _add_link(tar, f"usr/bin/{link}", python.name)
-        for library in sorted(libraries):
-            tar.add(Path(library).resolve(), arcname=library.lstrip("/"))
-        tar.add(stdlib, arcname=str(stdlib).lstrip("/"), filter=_stdlib_filter(stdlib))
-        tar.add(BUSYBOX_BINARY, arcname="bin/busybox")
-        for applet in BUSYBOX_APPLETS:
-            _add_link(tar, f"bin/{applet}", "busybox")
-        _add_file(tar, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
-        _add_file(tar, "etc/group", "root:x:0:\n")
-    repository, _, version = tag.rpartition(":")
-    client.api.import_image_from_data(
-        buffer.getvalue(), repository=repository, tag=version,
-        changes=['CMD ["python3"]', f"LABEL {TEST_LABEL}=1"],
-    )  # fmt: skip
-    client.images.get(tag)
-    return tag
-
-
-def _shared_libraries(binaries: list[Path]) -> set[str]:
-    found: set[str] = set()
-    for binary in binaries:
-        listing = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
-        found.update(re.findall(r"(/\S+) \(0x", listing))
-    return found
-
-
-def _stdlib_filter(stdlib: Path) -> Any:
-    top = str(stdlib).lstrip("/")
-
-    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        first = info.name[len(top) + 1 :].split("/", 1)[0]
-        if first in SKIPPED_STDLIB or first.startswith("config-"):
-            return None
-        info.uid = info.gid = 0
-        return info
-
-    return keep
-
-
-def _add_folder(tar: tarfile.TarFile, name: str, mode: int) -> None:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode = tarfile.DIRTYPE, mode
-    tar.addfile(info)
-
-
-def _add_link(tar: tarfile.TarFile, name: str, target: str) -> None:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = tarfile.SYMTYPE, target
-    tar.addfile(info)
-
-
-def _add_file(tar: tarfile.TarFile, name: str, text: str) -> None:
-    data = text.encode()
-    info = tarfile.TarInfo(name)
-    info.size, info.mode = len(data), 0o644
-    tar.addfile(info, io.BytesIO(data))
 
 
 # --- the lab, provisioned as its Terraform would ---------------------------------------------
@@ -544,16 +437,9 @@ def test_lab_test_or_why_not(tmp_path: Path) -> None:
     """`labrun lab test docker-basics` needs kreuzwerker/docker: try to install it first."""
     module = tmp_path / "terraform"
     shutil.copytree(LAB_DIR / "terraform", module)
-    log = tmp_path / "terraform.log"
-    if not Terraform(module, {}, log).init().ok:
-        reason = terraform_error(log.read_text())
-        assert "could not connect to" in reason, reason  # only a missing registry skips
-        pytest.skip(f"terraform init of labs/docker-basics/terraform failed: {reason}")
-    env = {**os.environ, "LABRUN_HOME": str(tmp_path / "home")}
-    tested = subprocess.run(
-        [sys.executable, "-m", "labrun", "lab", "test", "docker-basics", "--json"],
-        env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    init_or_skip(module, tmp_path / "terraform.log", "labs/docker-basics/terraform")
+    home = {"LABRUN_HOME": str(tmp_path / "home")}
+    tested = labrun("lab", "test", "docker-basics", "--json", env=home, timeout=900)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert json.loads(tested.stdout)["ok"]
 

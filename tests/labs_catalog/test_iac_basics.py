@@ -14,7 +14,6 @@ be installed, and is skipped with Terraform's own reason elsewhere.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,16 +22,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from labrun import grading, provision, teardown
 from labrun.catalog import load_lab
 from labrun.checker import TaskResult
-from labrun.mirror import terraform_error
 from labrun.session import Session
 from labrun.store import SessionStore
 from labrun.tfengine import Terraform
+from testing.cli import labrun
+from testing.labsession import aws_client
+from testing.terraform import init_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_DIR = REPO / "labs" / "iac-basics"
@@ -57,12 +57,7 @@ class Learner:
         self.state: dict[str, Any] | None = None
 
     def client(self, service: str) -> Any:
-        env = self.store.get(self.session.id).env
-        return boto3.client(
-            service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )  # fmt: skip
+        return aws_client(service, self.store.get(self.session.id).env)
 
     def write_solution(self, tfvars: str | None = None) -> None:
         """Steps 1 and 2: the reference solution's files, and terraform.tfvars."""
@@ -380,16 +375,9 @@ def test_lab_test_or_why_not(tmp_path: Path) -> None:
     config.mkdir()
     for path in [*(LAB_DIR / "files").glob("*.tf"), *SOLUTION.glob("*.tf")]:
         shutil.copy(path, config / path.name)
-    log = tmp_path / "terraform.log"
-    if not Terraform(config, {}, log).init().ok:
-        reason = terraform_error(log.read_text())
-        assert "could not connect to" in reason, reason  # only a missing registry skips
-        pytest.skip(f"terraform init of the iac-basics solution failed: {reason}")
-    env = {**os.environ, "LABRUN_HOME": str(tmp_path / "home")}
-    tested = subprocess.run(
-        [sys.executable, "-m", "labrun", "lab", "test", "iac-basics", "--json"],
-        env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    init_or_skip(config, tmp_path / "terraform.log", "the iac-basics solution")
+    home = {"LABRUN_HOME": str(tmp_path / "home")}
+    tested = labrun("lab", "test", "iac-basics", "--json", env=home, timeout=900)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert json.loads(tested.stdout)["ok"]
 

@@ -13,10 +13,8 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,6 +23,7 @@ from labrun.catalog import Lab, load_lab
 from labrun.grading import CheckReport
 from labrun.session import Session
 from labrun.store import SessionStore
+from testing.labsession import LabSession, by_id, statuses
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_DIR = REPO / "labs" / "python-engineering"
@@ -87,14 +86,6 @@ class Played:
 
     def check(self) -> CheckReport:
         return grading.check(self.store, self.store.get(self.session.id))
-
-
-def by_id(report: CheckReport) -> dict[str, Any]:
-    return {t.id: t for t in report.tasks}
-
-
-def statuses(report: CheckReport) -> dict[str, str]:
-    return {t.id: t.status for t in report.tasks}
 
 
 @pytest.fixture(scope="module")
@@ -261,34 +252,23 @@ def test_wrong_branch_name(learner: Played) -> None:
 
 
 def test_cli_loop_with_the_reference_solution(tmp_path: Path) -> None:
-    env = {**os.environ, **GIT_ENV, "LABRUN_HOME": str(tmp_path / "home")}
-    env.pop("LABRUN_LABS_PATH", None)
-
-    def labrun(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "labrun", *args], env=env, capture_output=True, text=True,
-            timeout=120, check=False,
-        )  # fmt: skip
-
-    started = labrun("start", "python-engineering", "--labs-dir", str(REPO / "labs"), "--json")
-    assert started.returncode == 0, started.stderr
-    session = json.loads(started.stdout)
+    lab = LabSession.start(
+        "python-engineering", tmp_path / "home", env=GIT_ENV, labs_dir=REPO / "labs", timeout=120
+    )
     try:
-        assert labrun("check", "--json").returncode == 1  # nothing done yet
-        workspace = Path(session["workspace"])
+        assert lab.labrun("check", "--json").returncode == 1  # nothing done yet
         solved = subprocess.run(
-            ["bash", str(SOLVE)], cwd=workspace, env={**env, **session["env"]},
+            ["bash", str(SOLVE)], cwd=lab.workspace, env=lab.env,
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert solved.returncode == 0, solved.stderr
-        checked = labrun("check", "--json")
+        checked = lab.labrun("check", "--json")
         report = json.loads(checked.stdout)
         assert checked.returncode == 0, report
         assert report["score"] == report["total"] == 10
         assert {t["status"] for t in report["tasks"]} == {"pass"}
     finally:
-        stopped = labrun("stop", session["session"], "--json")
-    receipt = json.loads(stopped.stdout)
-    assert stopped.returncode == 0 and receipt["ok"], receipt
+        code, receipt = lab.stop()
+    assert code == 0 and receipt["ok"], receipt
     assert receipt["remaining"] == [] and receipt["destroyed"] == ["terraform_data.repository"]
-    assert (workspace / "mlmetrics" / "classification.py").is_file()  # the work is not deleted
+    assert (lab.workspace / "mlmetrics" / "classification.py").is_file()  # the work is not deleted
