@@ -195,12 +195,11 @@ def before_apply(
     from labrun import plan
     from labrun.provision import terraform_for
 
-    if not needs_plan(plan.resource_types(session.terraform_dir)) and not manifest.costs:
+    planned = needs_plan(plan.resource_types(session.terraform_dir))
+    if not planned and not manifest.costs:
         store.update(session.id, hourly_usd=0.0, budget_usd=budget)
         return None
-    document = None
-    if needs_plan(plan.resource_types(session.terraform_dir)):
-        document = plan.make_plan(terraform_for(session, env), progress)
+    document = plan.make_plan(terraform_for(session, env), progress) if planned else None
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     found = of_document(document, session.expires_at - session.created_at, manifest, region)
     store.journal(session.id, "estimate", found.to_json())

@@ -10,8 +10,6 @@ from labrun.durations import format_duration
 from labrun.output import console
 
 if TYPE_CHECKING:
-    from datetime import timedelta
-
     from labrun.grading import CheckReport
     from labrun.meter import Meter
     from labrun.session import Session
@@ -117,7 +115,3 @@ def receipt(result: Receipt) -> None:
     else:
         out.print(f"  The session stays listed: run `labrun stop {result.session}` again "
                   "(or `labrun reap`) to finish.")  # fmt: skip
-
-
-def duration(delta: timedelta) -> str:
-    return format_duration(delta)
