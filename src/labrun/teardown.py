@@ -97,7 +97,7 @@ def _pipeline(session: Session, receipt: Receipt, progress: ProgressCallback | N
         endpoint = localcloud.endpoint_for_teardown()
     env = environment.session_env(session, endpoint)
     places = sweepers(session, env, "docker" in manifest.requires)
-    marks = Marks(session=session.id, owner=session.owner)
+    marks = Marks(session=session.id, owner=session.owner, since=session.created_at)
     destroy_errors = _destroy(session, env, endpoint, receipt, progress)
     if destroy_errors:
         # Something of the session blocked the destroy (the learner's container on the lab's
