@@ -131,16 +131,14 @@ def of_lab(
     lab: Lab, target: str, ttl: timedelta, progress: ProgressCallback | None = None
 ) -> Estimate:
     """Plan `lab` for `target` (nothing is created) and estimate the plan."""
-    import os
-
-    from labrun import localcloud
+    from labrun import awsenv, localcloud
     from labrun.plan import plan_lab
 
     document = plan_lab(lab, target, ttl, progress)
     if target == "local":
         region: str | None = localcloud.REGION
     else:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        region = awsenv.resolve_region(awsenv.passthrough())
     return of_document(document, ttl, lab.manifest, region)
 
 
@@ -192,7 +190,7 @@ def before_apply(
     progress: ProgressCallback | None = None,
 ) -> Estimate | None:
     """Plan the session's prepared module, record the estimate, refuse what must not apply."""
-    from labrun import plan
+    from labrun import awsenv, plan
     from labrun.sessionmodule import terraform_for
 
     planned = needs_plan(plan.resource_types(session.terraform_dir))
@@ -200,7 +198,7 @@ def before_apply(
         store.update(session.id, hourly_usd=0.0, budget_usd=budget)
         return None
     document = plan.make_plan(terraform_for(session, env), progress) if planned else None
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    region = awsenv.resolve_region(env)
     found = of_document(document, session.expires_at - session.created_at, manifest, region)
     store.journal(session.id, "estimate", found.to_json())
     why = refusal(found, budget)

@@ -7,15 +7,15 @@ session that `labrun stop` can find and tear down.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import timedelta
 
-from labrun import environment, estimate, lease, teardown, tfmodule
+from labrun import awsenv, environment, estimate, identity, lease, localcloud, teardown, tfmodule
 from labrun.catalog import Lab, check_target
 from labrun.durations import format_duration, parse_duration
 from labrun.errors import BadInput, LabrunError
 from labrun.home import owner, sessions_dir
+from labrun.identity import CloudIdentity
 from labrun.session import Session, new_session_id, utcnow
 from labrun.sessionmodule import prepare_module, terraform_for
 from labrun.store import SessionStore
@@ -36,25 +36,34 @@ def resolve_ttl(lab: Lab, ttl: str | None) -> timedelta:
     return wanted
 
 
-def preflight(lab: Lab, target: str) -> tfmodule.ModuleInfo:
-    """What must hold before anything is created; the module's declarations."""
+def preflight(lab: Lab, target: str) -> tuple[tfmodule.ModuleInfo, CloudIdentity]:
+    """What must hold before anything is created: the module's declarations, and what the
+    session will run against (its cloud identity, recorded with it)."""
     check_target(lab, target)
     terraform_command()  # a LABRUN_TERRAFORM that names nothing fails here
+    account = None
     if target == "aws":
         from labrun import config
-        from labrun.environment import AWS_PASSTHROUGH
 
-        config.require_allowed_account(
-            {k: os.environ[k] for k in AWS_PASSTHROUGH if k in os.environ}
-        )
+        shell = awsenv.passthrough()
+        account = config.require_allowed_account(shell)
+        if awsenv.resolve_region(shell) is None:
+            raise BadInput(
+                "--target aws: no AWS region is set (AWS_REGION, AWS_DEFAULT_REGION, or "
+                f"`region` in your profile in {awsenv.config_file(shell)})"
+            )
     if "docker" in lab.manifest.requires:
         from labrun import dockerengine
 
         dockerengine.require_engine()
-    return tfmodule.inspect_module(lab.terraform_dir)  # a module Terraform cannot read fails here
+    info = tfmodule.inspect_module(lab.terraform_dir)  # a module Terraform cannot read fails
+    recorded = identity.capture(target, lab.manifest.requires, account, localcloud.REGION)
+    return info, recorded
 
 
-def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -> Session:
+def create_session(
+    store: SessionStore, lab: Lab, target: str, ttl: timedelta, where: CloudIdentity | None = None
+) -> Session:
     """Record the session (status provisioning) and lay out its work folder."""
     now = utcnow()
     for _ in range(20):
@@ -62,13 +71,14 @@ def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -
         session = Session(
             id=session_id, lab=lab.id, lab_dir=lab.path, target=target, status="provisioning",
             created_at=now, expires_at=now + ttl, owner=owner(),
-            workdir=sessions_dir() / session_id,
+            workdir=sessions_dir() / session_id, identity=where,
+            hard_expires_at=now + lab.manifest.max_ttl,
         )  # fmt: skip
         if store.insert(session):
             break
     else:
         raise LabrunError("could not draw a free session id")
-    session.workdir.mkdir(parents=True)
+    session.workdir.mkdir(mode=0o700, parents=True)
     session.logs_dir.mkdir()
     shutil.copy2(lab.path / "lab.toml", session.workdir / "lab.toml")
     if lab.files_dir.is_dir():
@@ -93,8 +103,8 @@ def start(
     one the policy refuses, is refused before anything is applied.
     """
     duration = resolve_ttl(lab, ttl)
-    info = preflight(lab, target)
-    session = create_session(store, lab, target, duration)
+    info, where = preflight(lab, target)
+    session = create_session(store, lab, target, duration, where)
     (session.workdir / "module.json").write_text(json.dumps(info.to_json()))
     cap = lab.manifest.budget_usd if budget is None else budget
     with lease.held(store, session.id):
@@ -123,7 +133,11 @@ def _provision(
     env = environment.session_env(session, endpoint)
     store.update(session.id, env=env)
     prepare_module(session, endpoint)
-    estimate.before_apply(store, session, lab.manifest, env, budget, progress)  # may refuse
+    found = estimate.before_apply(store, session, lab.manifest, env, budget, progress)  # may refuse
+    if found is not None and session.identity is not None:
+        # The regions the plan names (a provider block's, a resource's own) are swept too.
+        planned = [row.resource.region for row in found.rows if row.resource.is_aws]
+        store.update(session.id, identity=session.identity.with_regions(planned))
     result = terraform_for(session, env).init_and_apply(progress)
     store.journal(session.id, "terraform-apply", _summary(result))
     if not result.ok:
