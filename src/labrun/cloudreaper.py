@@ -165,7 +165,8 @@ def undeploy(env: Mapping[str, str], owner: str | None) -> list[str]:
             removed.append(what)
 
     gone(f"targets of rule {name}", lambda: events.remove_targets(Rule=name, Ids=[name]))
-    gone(f"rule {name}", lambda: events.delete_rule(Name=name))
+    # DeleteRule succeeds for a rule that is not there: ask first, to report only what was.
+    gone(f"rule {name}", lambda: (events.describe_rule(Name=name), events.delete_rule(Name=name)))
     gone(f"function {name}", lambda: lam.delete_function(FunctionName=name))
     gone(f"policy of role {name}", lambda: iam.delete_role_policy(RoleName=name, PolicyName=name))
     gone(f"role {name}", lambda: iam.delete_role(RoleName=name))
@@ -417,3 +418,19 @@ def _until_updated(lam: Any, name: str) -> None:
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def missing_warning(owner: str) -> str | None:
+    """For `start --target aws`: one line when no cloud reaper serves `owner` where this
+    shell's AWS settings point (nothing when that cannot be told: the start goes on)."""
+    env = current_env()
+    try:
+        if deployed(env, owner):
+            return None
+        region = region_of(env)
+    except Exception:  # no permission to look, no network: no claim either way
+        return None
+    return (
+        f"warning: no cloud reaper in {region}: with this machine off, nothing tears this "
+        "session down at expiry (`labrun reaper deploy` puts one in your account)"
+    )

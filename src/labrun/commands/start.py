@@ -66,6 +66,11 @@ def start(
     from labrun.meter import meter
 
     at_expiry = watchdog.arm(session)  # issue 11: expiry holds with nobody at the keyboard
+    if session.target == "aws":
+        from labrun import cloudreaper
+
+        if no_reaper := cloudreaper.missing_warning(session.owner):
+            click.echo(f"labrun: {no_reaper}", err=True)
     cost = meter(store, session)
     if as_json:
         print_json({**session.to_json(), **cost.to_json()})
