@@ -14,6 +14,7 @@ import click
 from labrun import __version__
 from labrun.commands import (
     check,
+    classroom,
     cloud,
     env,
     extend,
@@ -52,6 +53,7 @@ for command in (
     lab_info.list_labs, lab_info.show, start.start, env.env, status.status, check.check,
     stop.stop, reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
+    classroom.class_group,
     lab.lab,
     plan.plan,
     extend.extend,
