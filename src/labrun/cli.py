@@ -21,6 +21,7 @@ from labrun.commands import (
     lab,
     lab_info,
     plan,
+    prices,
     providers,
     reap,
     start,
@@ -56,6 +57,7 @@ for command in (
     plan.plan,
     extend.extend,
     providers.providers,
+    prices.prices,
 ):  # fmt: skip
     cli.add_command(command)
 
