@@ -22,6 +22,7 @@ from labrun.commands import (
     lab,
     lab_info,
     plan,
+    prices,
     providers,
     reap,
     start,
@@ -58,6 +59,7 @@ for command in (
     plan.plan,
     extend.extend,
     providers.providers,
+    prices.prices,
 ):  # fmt: skip
     cli.add_command(command)
 
