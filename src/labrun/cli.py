@@ -26,6 +26,7 @@ from labrun.commands import (
     start,
     status,
     stop,
+    terraform,
 )
 
 EPILOG = """\b
@@ -56,6 +57,7 @@ for command in (
     plan.plan,
     extend.extend,
     providers.providers,
+    terraform.terraform,
 ):  # fmt: skip
     cli.add_command(command)
 

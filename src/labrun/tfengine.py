@@ -300,7 +300,9 @@ MAX_DETAIL = 240  # characters of a diagnostic's detail in the one-line message 
 
 
 # A local-exec provisioner that failed: its command (constant), then what it printed.
-_PROVISIONER_OUTPUT = re.compile(r"^Error running command .*?: exit status \d+\. Output: (.*)$", re.S)
+_PROVISIONER_OUTPUT = re.compile(
+    r"^Error running command .*?: exit status \d+\. Output: (.*)$", re.S
+)
 
 
 def _diagnostic_line(diag: dict[str, Any]) -> str:

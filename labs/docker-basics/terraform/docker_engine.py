@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import suppress
 from typing import Any
 
 import docker
@@ -57,10 +58,8 @@ def create_network(engine: Any) -> None:
 
 def remove_network(engine: Any) -> None:
     for network in engine.networks.list(names=[os.environ["NAME"]]):
-        try:
+        with suppress(NotFound):
             network.remove()
-        except NotFound:
-            pass
 
 
 def create_volume(engine: Any) -> None:
@@ -68,10 +67,8 @@ def create_volume(engine: Any) -> None:
 
 
 def remove_volume(engine: Any) -> None:
-    try:
+    with suppress(NotFound):
         engine.volumes.get(os.environ["NAME"]).remove()
-    except NotFound:
-        pass
 
 
 ACTIONS = {
@@ -95,7 +92,8 @@ def _short(exc: DockerException) -> str:
 def main(argv: list[str]) -> int:
     action = ACTIONS.get(tuple(argv))
     if action is None:
-        print(f"usage: docker_engine.py {' | '.join(' '.join(a) for a in ACTIONS)}", file=sys.stderr)
+        usage = " | ".join(" ".join(words) for words in ACTIONS)
+        print(f"usage: docker_engine.py {usage}", file=sys.stderr)
         return 2
     try:
         engine = docker.from_env()

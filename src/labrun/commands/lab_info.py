@@ -56,7 +56,8 @@ def list_labs(labs_dir: Path | None, as_json: bool) -> int:
         m = lab.manifest
         missing = [n.provider for n in needs[lab.id] if not n.offline]
         offline = "no: " + ", ".join(dict.fromkeys(missing)) if missing else "yes"
-        table.add_row(m.id, m.title, m.difficulty, m.duration, ", ".join(m.requires) or "-", offline)
+        requires = ", ".join(m.requires) or "-"
+        table.add_row(m.id, m.title, m.difficulty, m.duration, requires, offline)
     console().print(table)
     if any(not n.offline for lab_needs in needs.values() for n in lab_needs):
         console().print(OFFLINE_NOTE, highlight=False)
