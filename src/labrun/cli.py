@@ -14,6 +14,7 @@ import click
 from labrun import __version__
 from labrun.commands import (
     check,
+    classroom,
     cloud,
     env,
     extend,
@@ -21,6 +22,7 @@ from labrun.commands import (
     lab,
     lab_info,
     plan,
+    prices,
     providers,
     reap,
     start,
@@ -53,10 +55,12 @@ for command in (
     lab_info.list_labs, lab_info.show, start.start, env.env, status.status, check.check,
     stop.stop, reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
+    classroom.class_group,
     lab.lab,
     plan.plan,
     extend.extend,
     providers.providers,
+    prices.prices,
     terraform.terraform,
 ):  # fmt: skip
     cli.add_command(command)

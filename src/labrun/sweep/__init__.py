@@ -24,10 +24,13 @@ class Marks:
 
     session: only resources marked with this session id (None: any session's).
     owner: only resources marked with this owner (None: any owner's, for `--all-owners`).
+    since: when the session started. Something unmarked is adopted by containment (and
+    removed) only when it was created at or after it; None: nothing unmarked is removed.
     """
 
     session: str | None
     owner: str | None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
