@@ -28,6 +28,7 @@ from labrun.commands import (
     start,
     status,
     stop,
+    terraform,
 )
 
 EPILOG = """\b
@@ -63,6 +64,7 @@ for command in (
     extend.extend,
     providers.providers,
     prices.prices,
+    terraform.terraform,
 ):  # fmt: skip
     cli.add_command(command)
 
