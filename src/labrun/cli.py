@@ -28,6 +28,7 @@ from labrun.commands import (
     start,
     status,
     stop,
+    ui,
 )
 
 EPILOG = """\b
@@ -55,6 +56,7 @@ for command in (
     stop.stop, reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
     classroom.class_group,
+    ui.ui,
     lab.lab,
     plan.plan,
     extend.extend,
