@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.fixtures import docker_client  # noqa: F401
+from testing.fixtures import docker_client, moto_server, strict_aws  # noqa: F401
 
 TEST_LABS = Path(__file__).parent / "labs"
 

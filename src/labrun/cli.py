@@ -28,6 +28,7 @@ from labrun.commands import (
     start,
     status,
     stop,
+    terraform,
     ui,
 )
 
@@ -62,6 +63,7 @@ for command in (
     extend.extend,
     providers.providers,
     prices.prices,
+    terraform.terraform,
 ):  # fmt: skip
     cli.add_command(command)
 
