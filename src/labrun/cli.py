@@ -29,6 +29,7 @@ from labrun.commands import (
     status,
     stop,
     terraform,
+    ui,
 )
 
 EPILOG = """\b
@@ -59,6 +60,7 @@ for command in (
     stop.stop, reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
     classroom.class_group,
+    ui.ui,
     lab.lab,
     plan.plan,
     extend.extend,
