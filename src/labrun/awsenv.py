@@ -8,7 +8,8 @@ setups do, counts). What a session's tools get from the user's shell is `passthr
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 # Where and as whom: never a secret, so a session may record them.
@@ -60,3 +61,23 @@ def profile_region(env: Mapping[str, str]) -> str | None:
         return None
     region = (profiles.get(profile_name(env) or "default") or {}).get("region")
     return region if isinstance(region, str) and region else None
+
+
+FILES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+@contextmanager
+def files_of(env: Mapping[str, str]) -> Iterator[None]:
+    """botocore reads where the config and credentials files are from the process
+    environment only: for the block, this process uses `env`'s (a session's recorded ones,
+    which the scheduled reaper's environment lacks)."""
+    saved = {key: os.environ.get(key) for key in FILES}
+    os.environ.update({key: env[key] for key in FILES if env.get(key)})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

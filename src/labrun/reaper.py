@@ -100,7 +100,8 @@ def reap(
         if not dry_run:
             _reap_session(store, session, entry, report)
     for place in orphan_places(store, report):
-        _reap_orphans(store, place, owner, report, dry_run or (place.real and not confirm_real))
+        with awsenv.files_of(place.env):
+            _reap_orphans(store, place, owner, report, dry_run or (place.real and not confirm_real))
     return report
 
 
@@ -133,6 +134,7 @@ class Place:
     label: str
     sweeper: Sweeper
     real: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # an account's recorded settings
 
 
 def orphan_places(store: SessionStore, report: ReapReport) -> list[Place]:
@@ -194,11 +196,12 @@ def _real_aws_places(recorded: list[CloudIdentity], report: ReapReport) -> list[
             env = where.aws_env(region)
             label = f"aws ({region or 'no region'})"
             try:
-                config.require_allowed_account(env)
+                with awsenv.files_of(env):
+                    config.require_allowed_account(env)
             except Exception as exc:
                 report.failures.append(f"{label}: {teardown.describe(exc)}")
                 continue
-            found.append(Place(label, AwsSweeper(env), real=True))
+            found.append(Place(label, AwsSweeper(env), real=True, env=env))
     return found
 
 
@@ -242,11 +245,16 @@ def _orphan_reason(store: SessionStore, session_id: str, items: list[Found]) -> 
     """Why these marked resources are orphans, or None when their session still owns them.
 
     Another installation's sessions are unknown here by nature: with --all-owners, their
-    resources are reaped only once their own expires-at mark has passed.
+    resources are reaped only once their `labrun:hard-expires-at` mark (created_at +
+    max_ttl, which no `labrun extend` passes) has passed; resources an older labrun made,
+    without that mark, once their `labrun:expires-at` has.
     """
     now = utcnow()
-    expired = any(i.expires_at and _before(i.expires_at, now) for i in items)
     if items[0].owner != home_owner():
+        hard = [i.hard_expires_at for i in items if i.hard_expires_at]
+        if hard:
+            return "hard-expires-at passed" if any(_before(h, now) for h in hard) else None
+        expired = any(i.expires_at and _before(i.expires_at, now) for i in items)
         return "expires-at passed" if expired else None
     try:
         session = store.get(session_id)

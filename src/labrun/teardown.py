@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from labrun import environment, identity, lease
+from labrun import awsenv, environment, identity, lease
 from labrun.errors import LabrunError
 from labrun.identity import CloudIdentity
 from labrun.session import Session, rfc3339, session_manifest, utcnow
@@ -131,6 +131,19 @@ def _pipeline(
 
         endpoint = localcloud.endpoint_for_teardown()
     env = environment.session_env(session, endpoint)
+    with awsenv.files_of(env):
+        _pipeline_in(session, receipt, progress, forget_state, where, env, endpoint)
+
+
+def _pipeline_in(
+    session: Session,
+    receipt: Receipt,
+    progress: ProgressCallback | None,
+    forget_state: bool,
+    where: CloudIdentity,
+    env: dict[str, str],
+    endpoint: str | None,
+) -> None:
     if where.cloud == identity.AWS:
         require_same_account(session, where, env)
     places = sweepers(where, env, receipt)
