@@ -43,7 +43,7 @@ resource "terraform_data" "queue" {
     command = "$LABRUN_PYTHON -c 'import boto3,sys; c=boto3.client(\"sqs\"); [c.delete_queue(QueueUrl=u) for u in c.list_queues(QueueNamePrefix=sys.argv[1]).get(\"QueueUrls\", [])]' ${self.input.name}"
   }
 }
-"""
+"""  # noqa: E501
 
 
 def queue_lab(root: Path, requires: str = '["aws"]') -> Path:
@@ -95,7 +95,8 @@ def other_account_shell(endpoint: str, region: str) -> dict[str, str]:
     given = sts.assume_role(RoleArn=role, RoleSessionName="elsewhere")["Credentials"]
     return {
         **shell(endpoint, region), "AWS_ACCESS_KEY_ID": given["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": given["SecretAccessKey"], "AWS_SESSION_TOKEN": given["SessionToken"],
+        "AWS_SECRET_ACCESS_KEY": given["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": given["SessionToken"],
     }  # fmt: skip
 
 
