@@ -23,46 +23,10 @@ from labrun import awsenv
 from labrun.session import utcnow
 from labrun.store import SessionStore
 from testing.cli import labrun, labrun_json
+from testing.labfolders import queue_lab
 
 ACCOUNT = "123456789012"  # moto's account for plain credentials
 OTHER_ACCOUNT = "111111111111"  # reached by assuming a role there
-# The builtin provider only: boto3 in local-exec, in the region of Terraform's environment.
-QUEUE_LAB = r"""
-variable "labrun_session" { type = string }
-variable "labrun_tags" { type = map(string) }
-
-resource "terraform_data" "queue" {
-  input = { name = "q-${var.labrun_session}", tags = jsonencode(var.labrun_tags) }
-
-  provisioner "local-exec" {
-    command = "$LABRUN_PYTHON -c 'import boto3,json,sys; boto3.client(\"sqs\").create_queue(QueueName=sys.argv[1], tags=json.loads(sys.argv[2]))' ${self.input.name} '${self.input.tags}'"
-  }
-
-  provisioner "local-exec" {
-    when    = destroy
-    command = "$LABRUN_PYTHON -c 'import boto3,sys; c=boto3.client(\"sqs\"); [c.delete_queue(QueueUrl=u) for u in c.list_queues(QueueNamePrefix=sys.argv[1]).get(\"QueueUrls\", [])]' ${self.input.name}"
-  }
-}
-"""  # noqa: E501
-
-
-def queue_lab(root: Path, requires: str = '["aws"]') -> Path:
-    """A lab that creates one SQS queue, tagged with the session's tags, in the region of
-    its environment (and deletes it there on destroy)."""
-    lab = root / "labs" / "queue-lab"
-    (lab / "terraform").mkdir(parents=True)
-    (lab / "lab.toml").write_text(
-        'id = "queue-lab"\ntitle = "Queue"\nsummary = "One queue."\nversion = "1"\n'
-        'difficulty = "beginner"\nduration = "10m"\nttl = "1h"\nmax_ttl = "2h"\n'
-        f'targets = ["local", "aws"]\nrequires = {requires}\n\n'
-        '[[tasks]]\nid = "t"\ntitle = "Look"\npoints = 1\n'
-    )
-    (lab / "check.py").write_text(
-        "from labrun.checks import task\n\n\n@task('t')\ndef t(ctx):\n    pass\n"
-    )
-    (lab / "terraform" / "main.tf").write_text(QUEUE_LAB)
-    (lab / "README.md").write_text("# Queue\n\nOne queue.\n")
-    return root / "labs"
 
 
 @pytest.fixture
@@ -210,3 +174,31 @@ def test_a_region_set_only_in_the_profile_prices_and_passes_the_policy(
     assert found["violations"] == [], found["violations"]
     instance = next(r for r in found["resources"] if r["type"] == "aws_instance")
     assert "eu-west-1" in instance["note"], instance
+
+
+def test_no_credential_is_stored_logged_or_printed(
+    tmp_path: Path, account: str, labrun_home: Path
+) -> None:
+    secrets = {
+        "AWS_ACCESS_KEY_ID": "AKIAKEEPOUTOFTHESTORE",
+        "AWS_SECRET_ACCESS_KEY": "secret-keep-out-of-the-store",
+        "AWS_SESSION_TOKEN": "token-keep-out-of-the-store",
+    }
+    env = {**shell(account, "eu-west-1"), **secrets}
+    labs = queue_lab(tmp_path)
+    printed = [
+        labrun("start", "queue-lab", "--labs-dir", str(labs), "--target", "aws", "--json", env=env)
+    ]
+    session = json.loads(printed[0].stdout)["session"]
+    for args in (["status", "--json"], ["status", "--all", "--json"], ["extend", "10m", "--json"],
+                 ["check", "--json"], ["stop", "--json"]):  # fmt: skip
+        printed.append(labrun(*args, env=env))
+    assert SessionStore.open().get(session).status == "ended"
+    for proc in printed:
+        for value in secrets.values():
+            assert value not in proc.stdout + proc.stderr, (proc.args, value)
+    for path in labrun_home.rglob("*"):  # the store (WAL included), the journal, every log
+        if path.is_file():
+            content = path.read_bytes()
+            for value in secrets.values():
+                assert value.encode() not in content, (path, value)
