@@ -81,3 +81,21 @@ def owner() -> str:
     with os.fdopen(fd, "w") as f:
         f.write(generated + "\n")
     return generated
+
+
+def installation_id() -> str:
+    """This LABRUN_HOME's id, generated once: it marks what this installation creates, so
+    that two installations sharing one LABRUN_OWNER can tell each other's sessions apart."""
+    path = labrun_home() / "installation"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:  # O_EXCL: when two processes race, both end up with the one written first
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    generated = "i-" + secrets.token_hex(6)
+    with os.fdopen(fd, "w") as f:
+        f.write(generated + "\n")
+    return generated

@@ -14,7 +14,7 @@ from labrun import awsenv, environment, estimate, identity, lease, localcloud, t
 from labrun.catalog import Lab, check_target
 from labrun.durations import format_duration, parse_duration
 from labrun.errors import BadInput, LabrunError
-from labrun.home import owner, sessions_dir
+from labrun.home import installation_id, owner, sessions_dir
 from labrun.identity import CloudIdentity
 from labrun.session import Session, new_session_id, utcnow
 from labrun.sessionmodule import prepare_module, terraform_for
@@ -72,7 +72,7 @@ def create_session(
             id=session_id, lab=lab.id, lab_dir=lab.path, target=target, status="provisioning",
             created_at=now, expires_at=now + ttl, owner=owner(),
             workdir=sessions_dir() / session_id, identity=where,
-            hard_expires_at=now + lab.manifest.max_ttl,
+            hard_expires_at=now + lab.manifest.max_ttl, installation=installation_id(),
         )  # fmt: skip
         if store.insert(session):
             break

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from labrun import awsenv, identity, lease, teardown
+from labrun import awsenv, identity, installations, lease, teardown
 from labrun.errors import LabrunError, SessionBusy
+from labrun.home import installation_id
 from labrun.home import owner as home_owner
 from labrun.identity import CloudIdentity
 from labrun.meter import budget_reached
@@ -24,6 +25,8 @@ from labrun.session import Session, parse_rfc3339, utcnow
 from labrun.store import SessionStore
 from labrun.sweep import Found, Marks, Sweeper, sweep
 from labrun.teardown import in_region
+
+UNKNOWN = "session unknown to this installation"
 
 
 @dataclass
@@ -34,6 +37,7 @@ class ReapReport:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     orphans: list[dict[str, Any]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # sessions of another account than ours
 
     @property
@@ -53,6 +57,7 @@ class ReapReport:
             "sessions": self.sessions,
             "orphans": self.orphans,
             "failures": self.failures,
+            "warnings": self.warnings,
             "refused": self.refused,
         }
 
@@ -218,9 +223,20 @@ def _reap_orphans(
     for item in found:
         if item.session:
             groups[(item.session, item.owner)].append(item)
+    foreign: dict[str, str] | None = None  # looked up when an unknown session shows up
     for (session_id, item_owner), items in sorted(groups.items(), key=lambda kv: kv[0][0]):
         why = _orphan_reason(store, session_id, items)
         if why is None:
+            continue
+        if why == UNKNOWN and foreign is None:
+            foreign = _foreign_sessions(place, report)
+        if why == UNKNOWN and foreign and (session_id in foreign or "*" in foreign):
+            other = foreign.get(session_id, "unknown")
+            report.warnings.append(
+                f"{place.label}: session {session_id} was made by installation {other}, not "
+                f"this one ({installation_id()}), with the same LABRUN_OWNER {home_owner()}: "
+                "left alone. Give each installation its own LABRUN_OWNER"
+            )
             continue
         for item in items:
             report.orphans.append(
@@ -259,11 +275,20 @@ def _orphan_reason(store: SessionStore, session_id: str, items: list[Found]) -> 
     try:
         session = store.get(session_id)
     except LabrunError:
-        return "session unknown to this installation"
+        return UNKNOWN
     if not session.is_live:
         return f"session {session.status}"
     # The store's expiry wins over the mark: `labrun extend` moves it past the mark.
     return "expires-at passed" if session.expires_at <= now else None
+
+
+def _foreign_sessions(place: Place, report: ReapReport) -> dict[str, str]:
+    """Sessions of this owner that another installation made here (see installations.py)."""
+    try:
+        return installations.foreign_sessions(place.sweeper, home_owner(), installation_id())
+    except Exception as exc:  # cannot tell: reap nothing "unknown" rather than another's
+        report.failures.append(f"{place.label}: listing installations failed: {exc}")
+        return {"*": "unknown"}
 
 
 def _before(stamp: str, now: datetime) -> bool:

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     hourly_usd REAL,
     budget_usd REAL,
     identity TEXT,
-    hard_expires_at TEXT
+    hard_expires_at TEXT,
+    installation TEXT
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,8 +64,8 @@ CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
 # Bumped whenever SCHEMA changes; a store of another version is refused, not misread.
 SCHEMA_VERSION = 3
 # What brings a store of an older version to the next one (2: the cost meter's columns;
-# 3: the cloud identity and the hard expiry, and the credentials older versions kept in
-# `env` are erased).
+# 3: the cloud identity, the hard expiry and the installation, and the credentials older
+# versions kept in `env` are erased).
 MIGRATIONS = {
     1: (
         "ALTER TABLE sessions ADD COLUMN hourly_usd REAL",
@@ -73,6 +74,7 @@ MIGRATIONS = {
     2: (
         "ALTER TABLE sessions ADD COLUMN identity TEXT",
         "ALTER TABLE sessions ADD COLUMN hard_expires_at TEXT",
+        "ALTER TABLE sessions ADD COLUMN installation TEXT",
         "UPDATE sessions SET env = json_remove(env, "
         + ", ".join(f"'$.{key}'" for key in CREDENTIALS)
         + ") WHERE target != 'local'",
@@ -165,14 +167,15 @@ class SessionStore:
                 db.execute(
                     "INSERT INTO sessions (id, lab, lab_dir, target, status, created_at, "
                     "expires_at, owner, workdir, outputs, env, holder_pid, heartbeat_at, "
-                    "identity, hard_expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "identity, hard_expires_at, installation) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         session.id, session.lab, str(session.lab_dir), session.target,
                         session.status, rfc3339(session.created_at), rfc3339(session.expires_at),
                         session.owner, str(session.workdir), json.dumps(session.outputs),
                         _to_column(_stored_env(session.target, session.env)), os.getpid(),
                         rfc3339(utcnow()), _to_column(session.identity),
-                        _to_column(session.hard_expires_at),
+                        _to_column(session.hard_expires_at), session.installation,
                     ),
                 )  # fmt: skip
                 _journal(db, session.id, "created", {"lab": session.lab, "target": session.target})
@@ -364,4 +367,5 @@ def _from_row(row: sqlite3.Row) -> Session:
         env=json.loads(row["env"]),
         identity=CloudIdentity.from_json(json.loads(row["identity"])) if row["identity"] else None,
         hard_expires_at=parse_rfc3339(row["hard_expires_at"]) if row["hard_expires_at"] else None,
+        installation=row["installation"] or "",
     )

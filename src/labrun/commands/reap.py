@@ -62,6 +62,8 @@ def _render(report: object) -> None:
     for o in report.orphans:
         done = verb if o["removed"] else "would tear down (confirm with --yes)"
         out.print(f"{done} orphan {o['kind']} {o['name']} of session {o['session']}: {o['why']}")
+    for warning in report.warnings:
+        out.print(f"[yellow]warning: {warning}[/]")
     for failure in report.failures:
         out.print(f"[red]failed: {failure}[/]")
 
