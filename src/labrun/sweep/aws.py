@@ -42,6 +42,7 @@ from labrun.errors import LabrunError
 from labrun.sweep import FOREIGN, Found, Marks, Survey, found_or_raise
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
+    HARD_EXPIRES_TAG,
     NOT_FOUND,
     OWNER_TAG,
     REGISTRY,
@@ -334,4 +335,5 @@ def marked(kind: str, id: str, tags: dict[str, str]) -> Found:
         session=tags.get(SESSION_TAG),
         owner=tags.get(OWNER_TAG),
         expires_at=tags.get(EXPIRES_TAG),
+        hard_expires_at=tags.get(HARD_EXPIRES_TAG),
     )
