@@ -31,6 +31,7 @@ from labrun.lint import lint
 from labrun.session import Session, new_session_id, utcnow
 from labrun.store import SessionStore
 from testing.cli import labrun, labrun_json
+from testing.docker_images import ensure_python_image
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GPU_PLAN = FIXTURES / "plans" / "gpu-training.json"
@@ -175,17 +176,22 @@ def test_a_lab_id_with_a_trailing_newline_is_refused() -> None:
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
-AWS_FREE_LABS = ["python-engineering", "cloud-sdk-basics", "cloud-logs", "cost-hygiene",
-                 "iac-basics"]  # fmt: skip
+NO_DOCKER_LABS = ["python-engineering", "cloud-sdk-basics", "cloud-logs", "cost-hygiene",
+                  "iac-basics"]  # fmt: skip
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lab", AWS_FREE_LABS)
-def test_a_quote_and_a_percent_in_labrun_home_work_for_a_bundled_lab(
-    tmp_path: Path, lab: str
+@pytest.mark.parametrize(
+    "lab", [*NO_DOCKER_LABS, pytest.param("docker-basics", marks=pytest.mark.docker)]
+)
+def test_a_quote_and_a_percent_in_labrun_home_work_for_every_bundled_lab(
+    tmp_path: Path, lab: str, request: pytest.FixtureRequest
 ) -> None:
     home = tmp_path / "o'brien $(touch pwned) 100%"
     env = {"LABRUN_HOME": str(home)}
+    if lab == "docker-basics":  # its base image, built here (no registry to pull it from)
+        client = request.getfixturevalue("docker_client")
+        env["TF_VAR_base_image"] = ensure_python_image(client)
     started = labrun_json("start", lab, env=env)
     assert started["status"] == "active", started
     assert labrun_json("stop", started["session"], env=env)["ok"] is True

@@ -154,8 +154,7 @@ def test_every_bundled_lab_is_priced_by_a_real_plan_with_no_unpriced_row() -> No
     assert labs and not broken
     for lab in labs:
         info = inspect_module(lab.terraform_dir)
-        if not info.builtin_only:
-            continue  # another provider: no registry here to download it from
+        assert info.builtin_only, lab.id  # nothing priced: `start` never pays a plan
         assert info.resource_types == {"terraform_data"}, lab.id
         result = labrun_json("plan", lab.id)
         assert result["resources"], lab.id  # the real embedded Terraform planned something
