@@ -106,7 +106,7 @@ def test_variables_and_aws_use_are_read_from_tf_json_too(tmp_path: Path) -> None
     info = tfmodule.inspect_module(folder)
     assert info.variables == {"labrun_tags"} and info.uses_aws
     (folder / "main.tf.json").write_text("{")
-    with pytest.raises(LabrunError, match="main.tf.json line 1: Missing value"):
+    with pytest.raises(LabrunError, match=r"main\.tf\.json line 1: Missing value"):
         tfmodule.inspect_module(folder)
 
 
