@@ -7,7 +7,7 @@ import re
 import secrets
 from pathlib import Path
 
-OWNER_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+OWNER_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # matched whole: fullmatch
 
 
 def labrun_home() -> Path:
@@ -47,7 +47,7 @@ def owner() -> str:
 
     explicit = os.environ.get("LABRUN_OWNER")
     if explicit:
-        if not OWNER_RE.match(explicit):
+        if not OWNER_RE.fullmatch(explicit):
             raise BadInput(
                 f"LABRUN_OWNER={explicit!r}: use lowercase letters, digits and '-' (at most 63)"
             )
