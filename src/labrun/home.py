@@ -7,7 +7,7 @@ import re
 import secrets
 from pathlib import Path
 
-OWNER_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+OWNER_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # matched whole: fullmatch
 
 
 def labrun_home() -> Path:
@@ -37,6 +37,17 @@ def private_file(path: Path, create: bool = True) -> None:
     _private(path, 0o600)
 
 
+def cache_dir() -> Path:
+    """What labrun can compute again, shared by every LABRUN_HOME of the user (a lab's
+    module read by Terraform's loader): LABRUN_CACHE_DIR, else $XDG_CACHE_HOME/labrun,
+    else ~/.cache/labrun."""
+    explicit = os.environ.get("LABRUN_CACHE_DIR")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(explicit).expanduser() if explicit else Path(base) / "labrun"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def sessions_dir() -> Path:
     path = labrun_home() / "sessions"
     path.mkdir(exist_ok=True)
@@ -62,7 +73,7 @@ def owner() -> str:
 
     explicit = os.environ.get("LABRUN_OWNER")
     if explicit:
-        if not OWNER_RE.match(explicit):
+        if not OWNER_RE.fullmatch(explicit):
             raise BadInput(
                 f"LABRUN_OWNER={explicit!r}: use lowercase letters, digits and '-' (at most 63)"
             )

@@ -133,12 +133,13 @@ def _provision(
     env = environment.session_env(session, endpoint)
     store.update(session.id, env=env)
     prepare_module(session, endpoint)
-    found = estimate.before_apply(store, session, lab.manifest, env, budget, progress)  # may refuse
-    if found is not None and session.identity is not None:
-        # The regions the plan names (a provider block's, a resource's own) are swept too.
-        planned = [row.resource.region for row in found.rows if row.resource.is_aws]
-        store.update(session.id, identity=session.identity.with_regions(planned))
-    result = terraform_for(session, env).init_and_apply(progress)
+    plan_file = estimate.before_apply(store, session, lab.manifest, env, budget, progress)
+    terraform = terraform_for(session, env)  # what was priced is what is applied:
+    result = (
+        terraform.apply_plan(plan_file, progress)
+        if plan_file
+        else terraform.init_and_apply(progress)
+    )
     store.journal(session.id, "terraform-apply", _summary(result))
     if not result.ok:
         first = result.errors[0] if result.errors else "unknown error"
