@@ -72,14 +72,17 @@ def queues(endpoint: str, region: str) -> list[str]:
     return [url.rsplit("/", 1)[-1] for url in sqs.list_queues().get("QueueUrls", [])]
 
 
+def start_in(tmp_path: Path, account: str, region: str) -> Any:
+    """`labrun start queue-lab --target aws --json` from a shell set to `region`."""
+    labs = queue_lab(tmp_path)
+    start = ["start", "queue-lab", "--labs-dir", str(labs), "--target", "aws"]
+    return labrun_json(*start, env=shell(account, region))
+
+
 def test_a_session_is_stopped_in_its_region_from_a_shell_set_to_another(
     tmp_path: Path, account: str
 ) -> None:
-    labs = queue_lab(tmp_path)
-    started = labrun_json(
-        "start", "queue-lab", "--labs-dir", str(labs), "--target", "aws",
-        env=shell(account, "eu-west-1"),
-    )  # fmt: skip
+    started = start_in(tmp_path, account, "eu-west-1")
     queue = f"q-{started['session']}"
     assert queues(account, "eu-west-1") == [queue]
     identity = SessionStore.open().get(started["session"]).identity
@@ -132,12 +135,7 @@ def test_the_scheduled_reaper_tears_down_where_the_session_ran(
 def test_another_account_is_refused_and_the_session_stays_tearing_down(
     tmp_path: Path, account: str
 ) -> None:
-    labs = queue_lab(tmp_path)
-    started = labrun_json(
-        "start", "queue-lab", "--labs-dir", str(labs), "--target", "aws",
-        env=shell(account, "eu-west-1"),
-    )  # fmt: skip
-    session = started["session"]
+    session = start_in(tmp_path, account, "eu-west-1")["session"]
     elsewhere = other_account_shell(account, "eu-west-1")
     refused = labrun("stop", session, env=elsewhere)
     assert refused.returncode == 3, refused.stderr

@@ -222,17 +222,14 @@ def _destroy(
         return []  # the work folder is gone: the sweep by marks is the whole proof
     try:
         return _destroy_module(session, env, endpoint, receipt, progress)
-    except Exception as exc:
+    except Exception as exc:  # reported; the sweep still runs
         return [f"terraform: {describe(exc)}"]
 
 
 def _destroy_module(
-    session: Session,
-    env: dict[str, str],
-    endpoint: str | None,
-    receipt: Receipt,
+    session: Session, env: dict[str, str], endpoint: str | None, receipt: Receipt,
     progress: ProgressCallback | None,
-) -> list[str]:
+) -> list[str]:  # fmt: skip
     session.logs_dir.mkdir(exist_ok=True)
     terraform = terraform_for(session, env)
     terraform.kill_leftover()
