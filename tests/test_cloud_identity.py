@@ -200,3 +200,28 @@ def test_no_credential_is_stored_logged_or_printed(
             content = path.read_bytes()
             for value in secrets.values():
                 assert value.encode() not in content, (path, value)
+
+
+@pytest.mark.docker
+def test_a_session_is_reaped_on_the_engine_it_recorded(
+    tmp_path: Path, test_labs: Path, docker_client: Any
+) -> None:
+    # The engine reached through another socket path than the default one.
+    socket = tmp_path / "engine.sock"
+    socket.symlink_to("/var/run/docker.sock")
+    started = labrun_json(
+        "start",
+        "docker-hello",
+        "--labs-dir",
+        str(test_labs),
+        env={"DOCKER_HOST": f"unix://{socket}"},
+    )
+    session, network = started["session"], started["outputs"]["network"]
+    recorded = SessionStore.open().get(session).identity
+    assert recorded is not None and recorded.docker_host == f"unix://{socket}"
+    SessionStore.open().update(session, expires_at=utcnow() - timedelta(minutes=1))
+    # The reaper's own DOCKER_HOST names no engine at all.
+    report = labrun_json("reap", env={"DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"})
+    assert [(s["session"], s["ok"]) for s in report["sessions"]] == [(session, True)], report
+    assert not docker_client.networks.list(names=[network])
+    assert SessionStore.open().get(session).status == "ended"
