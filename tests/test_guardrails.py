@@ -22,7 +22,7 @@ from labrun.errors import BadInput
 from labrun.home import owner as home_owner
 from labrun.meter import Meter, meter
 from labrun.session import Session, parse_rfc3339, utcnow
-from labrun.store import SessionStore
+from labrun.store import SCHEMA_VERSION, SessionStore
 from labrun.sweep import Found
 from testing.cli import labrun, labrun_json
 
@@ -224,15 +224,15 @@ def test_a_store_of_the_previous_schema_gains_the_meter_columns(tmp_path: Path) 
     store = SessionStore(path)
     session = insert(store)
     with sqlite3.connect(path) as db:  # what a store made by the previous labrun looks like
-        db.execute("ALTER TABLE sessions DROP COLUMN hourly_usd")
-        db.execute("ALTER TABLE sessions DROP COLUMN budget_usd")
+        for column in ("hourly_usd", "budget_usd", "identity", "hard_expires_at", "installation"):
+            db.execute(f"ALTER TABLE sessions DROP COLUMN {column}")  # later versions' too
         db.execute("PRAGMA user_version = 1")
     reopened = SessionStore(path)
     assert reopened.meter(session.id) == (None, None)
     reopened.update(session.id, hourly_usd=0.25, budget_usd=1.0)
     assert reopened.meter(session.id) == (0.25, 1.0)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def declared_cost_lab(tmp_path: Path, test_labs: Path, costs: str) -> list[str]:

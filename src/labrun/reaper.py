@@ -149,7 +149,11 @@ def orphan_places(store: SessionStore, report: ReapReport) -> list[Place]:
     from labrun import localcloud
     from labrun.sweep.aws import AwsSweeper
 
-    recorded = [s.identity for s in store.sessions() if s.identity is not None]
+    sessions = store.sessions()
+    recorded = [s.identity for s in sessions if s.identity is not None]
+    # A place only ended sessions used may be long gone: not being able to reach it is a
+    # failure only when a live session needs it.
+    live = {s.identity for s in sessions if s.identity is not None and s.is_live}
     found: list[Place] = []
     cloud = localcloud.status()
     if cloud.running and cloud.endpoint:
@@ -157,8 +161,8 @@ def orphan_places(store: SessionStore, report: ReapReport) -> list[Place]:
         regions = _regions(i for i in recorded if i.cloud == identity.LOCAL)
         for region in regions or [localcloud.REGION]:
             found.append(Place(f"aws (local, {region})", AwsSweeper(in_region(env, region))))
-    found += _docker_places(recorded, report)
-    found += _real_aws_places(recorded, report)
+    found += _docker_places(recorded, live, report)
+    found += _real_aws_places(recorded, live, report)
     return found
 
 
@@ -166,7 +170,9 @@ def _regions(identities: Iterable[CloudIdentity]) -> list[str]:
     return list(dict.fromkeys(r for i in identities for r in i.regions))
 
 
-def _docker_places(recorded: list[CloudIdentity], report: ReapReport) -> list[Place]:
+def _docker_places(
+    recorded: list[CloudIdentity], live: set[CloudIdentity], report: ReapReport
+) -> list[Place]:
     from labrun import dockerengine
     from labrun.sweep.docker import DockerSweeper
 
@@ -177,12 +183,14 @@ def _docker_places(recorded: list[CloudIdentity], report: ReapReport) -> list[Pl
         engine = dockerengine.client(timeout=5, host=host)
         if engine is not None:
             found.append(Place(f"docker ({host})", DockerSweeper(engine)))
-        elif host != shell:  # a session used it: its orphans cannot be checked
+        elif host in {i.docker_host for i in live}:  # its orphans cannot be checked
             report.failures.append(f"docker ({host}): no Docker engine answers")
     return found
 
 
-def _real_aws_places(recorded: list[CloudIdentity], report: ReapReport) -> list[Place]:
+def _real_aws_places(
+    recorded: list[CloudIdentity], live: set[CloudIdentity], report: ReapReport
+) -> list[Place]:
     """The real accounts of the sessions (and this shell's), when config aws.reap is on."""
     from labrun import config
     from labrun.sweep.aws import AwsSweeper
@@ -192,9 +200,12 @@ def _real_aws_places(recorded: list[CloudIdentity], report: ReapReport) -> list[
     # This shell's account too, when it names one (cron's environment names none).
     shell = [identity.capture(identity.AWS, (), None, "")] if awsenv.passthrough() else []
     accounts: dict[CloudIdentity, list[str]] = {}
+    needed: set[CloudIdentity] = set()  # the accounts a live session (or this shell) uses
     for where in [*(i for i in recorded if i.cloud == identity.AWS), *shell]:
         key = replace(where, regions=(), docker_host=None, account=None)
         accounts.setdefault(key, []).extend(r for r in where.regions if r)
+        if where in live or where in shell:
+            needed.add(key)
     found: list[Place] = []
     for where, regions in accounts.items():
         for region in dict.fromkeys(regions) or [None]:
@@ -204,7 +215,8 @@ def _real_aws_places(recorded: list[CloudIdentity], report: ReapReport) -> list[
                 with awsenv.files_of(env):
                     config.require_allowed_account(env)
             except Exception as exc:
-                report.failures.append(f"{label}: {teardown.describe(exc)}")
+                if where in needed:
+                    report.failures.append(f"{label}: {teardown.describe(exc)}")
                 continue
             found.append(Place(label, AwsSweeper(env), real=True, env=env))
     return found

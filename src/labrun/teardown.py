@@ -155,15 +155,13 @@ def _pipeline_in(
         for place in places:
             _sweep(receipt, place, marks, final=False)
         destroy_errors = _destroy(session, env, endpoint, receipt, progress)
-    errors_before = len(receipt.errors)
     for place in places:
         if _sweep(receipt, place, marks, final=True):
             receipt.unowned.extend(_unmarked(place.sweeper, session))
             if f"{place.sweeper.name}-marks" not in receipt.checked:
                 receipt.checked.append(f"{place.sweeper.name}-marks")
-    proven = len(receipt.errors) == errors_before
-    if forget_state:
-        destroy_errors = _forget_state(receipt, destroy_errors, proven)
+    if forget_state:  # proven: every place was reached and listed without an error
+        destroy_errors = _forget_state(receipt, destroy_errors, proven=not receipt.errors)
     receipt.errors.extend(destroy_errors)
 
 
