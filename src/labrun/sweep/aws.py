@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from labrun.errors import LabrunError
-from labrun.sweep import Found, Marks
+from labrun.sweep import Found, Marks, aws_iam, aws_kms, aws_secrets, aws_vpc
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
     NOT_FOUND,
@@ -33,6 +33,9 @@ from labrun.sweep.aws_types import (
     error_code,
     tag_dict,
 )
+
+# The registry's entries beyond aws_types: importing their modules registers them.
+MORE_TYPES = (aws_iam, aws_kms, aws_secrets, aws_vpc)
 
 THROTTLING = frozenset(
     {
