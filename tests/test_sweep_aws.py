@@ -253,9 +253,13 @@ LISTINGS: list[tuple[str, str, str, str, str, dict[str, Any]]] = [
     ("aws:iam:role", "iam", "list_roles", "Roles", "RoleName", {}),
     ("aws:iam:policy", "iam", "list_policies", "Policies", "Arn", {"Scope": "Local"}),
     (
-        "aws:iam:instance-profile", "iam", "list_instance_profiles", "InstanceProfiles",
-        "InstanceProfileName", {},
-    ),  # fmt: skip
+        "aws:iam:instance-profile",
+        "iam",
+        "list_instance_profiles",
+        "InstanceProfiles",
+        "InstanceProfileName",
+        {},
+    ),
     ("aws:ec2:volume", "ec2", "describe_volumes", "Volumes", "VolumeId", {}),
     ("aws:ec2:security-group", "ec2", "describe_security_groups", "SecurityGroups", "GroupId", {}),
     ("aws:ec2:elastic-ip", "ec2", "describe_addresses", "Addresses", "AllocationId", {}),
