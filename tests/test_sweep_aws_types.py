@@ -20,6 +20,7 @@ from labrun.errors import LabrunError
 from labrun.sweep import Found, Marks, SweepResult, sweep
 from labrun.sweep.aws import AwsSweeper
 from labrun.sweep.aws_wait import WAIT_ENV, wait_limit
+from testing.strict_aws import StrictAws
 
 SESSION = {"labrun:session": "s1", "labrun:owner": "o1"}
 MARKS = Marks("s1", "o1")
@@ -76,6 +77,7 @@ def aws(env: dict[str, str]) -> Clients:
 
 
 def swept(env: dict[str, str], max_passes: int = 5) -> SweepResult:
+    """Sweep session s1 of owner o1 in the AWS `env` points at."""
     return sweep(AwsSweeper(env), MARKS, max_passes=max_passes)
 
 
@@ -228,11 +230,15 @@ def lambda_interface(ec2: Any, subnet: str) -> str:
     return str(created["NetworkInterface"]["NetworkInterfaceId"])
 
 
+# Under strict AWS (testing/strict_aws.py): deletes refused while dependencies exist, NAT
+# gateways `deleting` for a while.
+
+
 def test_a_subnet_waits_for_aws_to_release_its_lambda_interfaces(
-    aws: Clients, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(WAIT_ENV, "30")
-    ec2 = aws("ec2")
+    ec2 = strict_aws.moto("ec2")
     vpc, subnet = make_vpc(ec2, "10.23.0.0/16")
     interface = lambda_interface(ec2, subnet)
     # AWS releases it later: the subnet's delete cannot succeed before, whenever it starts.
@@ -241,23 +247,24 @@ def test_a_subnet_waits_for_aws_to_release_its_lambda_interfaces(
     )
     release.start()
     try:
-        result = swept(env)
+        result = swept(strict_aws.env)
     finally:
         release.join()
 
     assert result.remaining == [] and result.failed == []
     assert keys(result.removed) == {("aws:ec2:vpc", vpc), ("aws:ec2:subnet", subnet)}
+    assert "DependencyViolation" not in strict_aws.answers("ec2:DeleteSubnet")
 
 
 def test_an_interface_never_released_is_an_error_at_the_deadline_not_a_hang(
-    aws: Clients, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(WAIT_ENV, "0.2")
-    ec2 = aws("ec2")
+    ec2 = strict_aws.moto("ec2")
     vpc, subnet = make_vpc(ec2, "10.24.0.0/16")
     interface = lambda_interface(ec2, subnet)
 
-    result = swept(env, max_passes=2)
+    result = swept(strict_aws.env, max_passes=2)
 
     assert keys(result.remaining) == {("aws:ec2:subnet", subnet), ("aws:ec2:vpc", vpc)}
     assert errors(result)[("aws:ec2:subnet", subnet)] == (
@@ -266,7 +273,83 @@ def test_an_interface_never_released_is_an_error_at_the_deadline_not_a_hang(
         "a later stop or reap retries)"
     )
     ec2.delete_network_interface(NetworkInterfaceId=interface)  # AWS, at last
-    assert swept(env).remaining == []
+    assert swept(strict_aws.env).remaining == []
+
+
+def test_groups_naming_each_other_are_both_deleted_where_aws_refuses_a_named_group(
+    strict_aws: StrictAws,
+) -> None:
+    ec2 = strict_aws.moto("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.25.0.0/16")["Vpc"]["VpcId"]
+    web, db = (
+        ec2.create_security_group(
+            GroupName=name, Description=name, VpcId=vpc, TagSpecifications=spec("security-group")
+        )["GroupId"]
+        for name in ("web", "db")
+    )
+    for owner, source in ((web, db), (db, web)):
+        rule = [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                 "UserIdGroupPairs": [{"GroupId": source}]}]  # fmt: skip
+        ec2.authorize_security_group_ingress(GroupId=owner, IpPermissions=rule)
+        ec2.authorize_security_group_egress(GroupId=owner, IpPermissions=rule)
+
+    result = swept(strict_aws.env)
+
+    assert result.remaining == [] and result.failed == []
+    assert keys(result.removed) == {("aws:ec2:security-group", web), ("aws:ec2:security-group", db)}
+    assert "DependencyViolation" not in strict_aws.answers("ec2:DeleteSecurityGroup")
+
+
+def nat_network(ec2: Any, cidr: str) -> dict[str, str]:
+    """A marked VPC, subnet, attached internet gateway, elastic IP and NAT gateway: kind -> id."""
+    vpc, subnet = make_vpc(ec2, cidr)
+    igw = ec2.create_internet_gateway(TagSpecifications=spec("internet-gateway"))
+    igw_id = igw["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc)
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=spec("elastic-ip"))
+    nat = ec2.create_nat_gateway(
+        SubnetId=subnet, AllocationId=eip["AllocationId"], TagSpecifications=spec("natgateway")
+    )["NatGateway"]["NatGatewayId"]
+    return {
+        "aws:ec2:vpc": vpc, "aws:ec2:subnet": subnet, "aws:ec2:internet-gateway": igw_id,
+        "aws:ec2:elastic-ip": eip["AllocationId"], "aws:ec2:natgateway": nat,
+    }  # fmt: skip
+
+
+def test_a_nat_gateway_already_deleting_still_holds_its_address_and_subnet(
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WAIT_ENV, "30")
+    network = nat_network(strict_aws.moto("ec2"), "10.26.0.0/16")
+    strict_aws.slow_delete("ec2:DeleteNatGateway", 2.0)
+    # Terraform's destroy (or an earlier pass) asked: it is `deleting`, no longer listed.
+    strict_aws.client("ec2").delete_nat_gateway(NatGatewayId=network["aws:ec2:natgateway"])
+
+    result = swept(strict_aws.env)
+
+    assert result.remaining == [] and result.failed == []
+    assert keys(result.removed) == {
+        (kind, id) for kind, id in network.items() if kind != "aws:ec2:natgateway"
+    }
+    assert "InvalidIPAddress.InUse" not in strict_aws.answers("ec2:ReleaseAddress")
+
+
+def test_a_nat_gateway_deleting_past_the_deadline_is_an_error_not_a_hang(
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WAIT_ENV, "0.2")
+    network = nat_network(strict_aws.moto("ec2"), "10.27.0.0/16")
+    nat, address = network["aws:ec2:natgateway"], network["aws:ec2:elastic-ip"]
+    strict_aws.slow_delete("ec2:DeleteNatGateway", 600.0)  # stuck, as it happens
+
+    result = swept(strict_aws.env, max_passes=2)
+
+    assert ("aws:ec2:natgateway", nat) in keys(result.removed)  # `deleting` counts as gone
+    assert errors(result)[("aws:ec2:elastic-ip", address)] == (
+        f"DependencyTimeout: gave up after 0.2 s waiting for the NAT gateways holding {address} "
+        f"to be deleted: {nat} (AWS releases them in its own time; a later stop or reap retries)"
+    )
+    assert ("aws:ec2:subnet", network["aws:ec2:subnet"]) in keys(result.remaining)
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])
