@@ -18,6 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from labrun import reaperpackage
+from labrun.errors import LabrunError
 from labrun.sweep import Marks
 from labrun.sweep.aws import AwsSweeper
 from testing.cli import labrun, labrun_json
@@ -278,6 +279,19 @@ def test_the_package_holds_the_sweeps_import_closure_and_nothing_else() -> None:
     closure = reaperpackage.closure()
     assert "labrun.sweep.aws" in closure and "labrun.sweep.aws_types" in closure
     assert not {"labrun.store", "labrun.cli", "labrun.sweep.docker"} & set(closure)
+    # What the Lambda runtime lacks is refused by name, never packaged to fail at run time.
+    with pytest.raises(LabrunError, match="imports docker.errors, which the Lambda Python runtime"):
+        reaperpackage.closure("labrun.sweep.docker")
+
+
+def test_the_policy_covers_every_service_the_sweep_registers() -> None:
+    from labrun.sweep.aws_types import REGISTRY
+
+    actions = reaperpackage.sweep_actions()
+    for rtype in REGISTRY.values():
+        prefix = reaperpackage.iam_action(rtype.service, "X").split(":")[0]
+        assert any(a.startswith(f"{prefix}:Delete") or a.startswith(f"{prefix}:Terminate")
+                   for a in actions), rtype.kind  # fmt: skip
 
 
 def test_the_terraform_module_parses_and_deploys_what_the_cli_deploys(tmp_path: Path) -> None:
