@@ -22,6 +22,17 @@ def labrun_home() -> Path:
     return home.resolve()
 
 
+def cache_dir() -> Path:
+    """What labrun can compute again, shared by every LABRUN_HOME of the user (a lab's
+    module read by Terraform's loader): LABRUN_CACHE_DIR, else $XDG_CACHE_HOME/labrun,
+    else ~/.cache/labrun."""
+    explicit = os.environ.get("LABRUN_CACHE_DIR")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(explicit).expanduser() if explicit else Path(base) / "labrun"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def sessions_dir() -> Path:
     path = labrun_home() / "sessions"
     path.mkdir(exist_ok=True)

@@ -98,9 +98,9 @@ def inspect_module(path: Path) -> ModuleInfo:
     """What a module declares, read by Terraform's configuration loader.
 
     Loading the embedded Terraform costs more than a small lab's whole apply, so the answer
-    is kept under LABRUN_HOME by the hash of the module's files: a lab is read once, then
-    again only when one of its files changes. A module Terraform cannot read is refused
-    here, with the file and line of the first error.
+    is kept in labrun's cache folder (home.cache_dir) by the hash of the module's files: a
+    lab is read once per machine, then again only when one of its files changes. A module
+    Terraform cannot read is refused here, with the file and line of the first error.
     """
     if not path.is_dir():
         raise LabrunError(f"{path}: no such Terraform module folder")
@@ -119,9 +119,9 @@ def inspect_module(path: Path) -> ModuleInfo:
 
 
 def _cache_dir() -> Path:
-    from labrun.home import labrun_home
+    from labrun.home import cache_dir
 
-    folder = labrun_home() / "cache" / "modules"
+    folder = cache_dir() / "modules"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
