@@ -280,7 +280,9 @@ def test_the_package_holds_the_sweeps_import_closure_and_nothing_else() -> None:
     assert "labrun.sweep.aws" in closure and "labrun.sweep.aws_types" in closure
     assert not {"labrun.store", "labrun.cli", "labrun.sweep.docker"} & set(closure)
     # What the Lambda runtime lacks is refused by name, never packaged to fail at run time.
-    with pytest.raises(LabrunError, match="imports docker.errors, which the Lambda Python runtime"):
+    with pytest.raises(
+        LabrunError, match=r"imports docker\.errors, which the Lambda Python runtime"
+    ):
         reaperpackage.closure("labrun.sweep.docker")
 
 
