@@ -17,7 +17,8 @@ from labrun.sweep.aws_types import (
     Client,
     Listed,
     arn_pattern,
-    carries,
+    claim,
+    described,
     error_code,
     gone_ok,
     moment,
@@ -53,8 +54,11 @@ class InstanceProfile(AwsType):
                 continue  # gone since the listing
             if SESSION_TAG not in tags:
                 tags = held_role_marks(client, profile) or tags
-            if carries(tags, marks):
+            if claim(tags, marks) is not None:  # ours, or another owner's to report
                 yield name, tags
+
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.get_instance_profile, InstanceProfileName=id) is not None
 
     def delete(self, client: Client, id: str) -> None:
         profile = client.get_instance_profile(InstanceProfileName=id)["InstanceProfile"]

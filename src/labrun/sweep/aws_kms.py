@@ -44,6 +44,10 @@ class Key(AwsType):
         tags = pages(client, "list_resource_tags", "Tags", KeyId=item.id)
         return {tag["TagKey"]: tag["TagValue"] for tag in tags}
 
+    def exists(self, client: Client, id: str) -> bool:
+        metadata = describe(client, id)
+        return metadata is not None and metadata.get("KeyState") not in GONE_STATES
+
     def delete(self, client: Client, id: str) -> None:
         for alias in list(pages(client, "list_aliases", "Aliases", KeyId=id)):
             gone_ok(client.delete_alias, AliasName=alias["AliasName"])

@@ -16,6 +16,7 @@ from labrun.sweep.aws_types import (
     Client,
     Listed,
     arn_pattern,
+    described,
     moment,
     pages,
     resource,
@@ -38,6 +39,10 @@ class Secret(AwsType):
             if "DeletedDate" not in secret:
                 tags = tag_dict(secret.get("Tags", []))
                 yield Listed(secret["ARN"], moment(secret.get("CreatedDate")), tags)
+
+    def exists(self, client: Client, id: str) -> bool:
+        secret = described(client.describe_secret, SecretId=id)
+        return secret is not None and "DeletedDate" not in secret
 
     def delete(self, client: Client, id: str) -> None:
         secret = client.describe_secret(SecretId=id)

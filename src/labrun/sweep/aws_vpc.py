@@ -17,6 +17,7 @@ from labrun.sweep.aws_types import (
     Client,
     Listed,
     arn_pattern,
+    described,
     gone_ok,
     moment,
     pages,
@@ -43,6 +44,11 @@ class VpcEndpoint(AwsType):
                 tags = tag_dict(endpoint.get("Tags", []))
                 created = moment(endpoint.get("CreationTimestamp"))
                 yield Listed(endpoint["VpcEndpointId"], created, tags)
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_vpc_endpoints, VpcEndpointIds=[id])
+        endpoints = answer["VpcEndpoints"] if answer else []
+        return any(e.get("State") not in GONE_ENDPOINT_STATES for e in endpoints)
 
     def delete(self, client: Client, id: str) -> None:
         answer = client.delete_vpc_endpoints(VpcEndpointIds=[id])
@@ -79,6 +85,10 @@ class NetworkInterface(AwsType):
             tags = tag_dict(interface.get("TagSet", []))
             yield Listed(interface["NetworkInterfaceId"], None, tags, inside=inside)
 
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_network_interfaces, NetworkInterfaceIds=[id])
+        return bool(answer and answer["NetworkInterfaces"])
+
     def delete(self, client: Client, id: str) -> None:
         interface = client.describe_network_interfaces(NetworkInterfaceIds=[id])
         attachment = interface["NetworkInterfaces"][0].get("Attachment", {})
@@ -109,6 +119,12 @@ class EgressOnlyInternetGateway(AwsType):
             tags = tag_dict(gateway.get("Tags", []))
             yield Listed(gateway["EgressOnlyInternetGatewayId"], None, tags)
 
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(
+            client.describe_egress_only_internet_gateways, EgressOnlyInternetGatewayIds=[id]
+        )
+        return bool(answer and answer["EgressOnlyInternetGateways"])
+
     def delete(self, client: Client, id: str) -> None:
         client.delete_egress_only_internet_gateway(EgressOnlyInternetGatewayId=id)
 
@@ -125,6 +141,10 @@ class RouteTable(AwsType):
             if not any(a.get("Main") for a in table.get("Associations", [])):
                 tags = tag_dict(table.get("Tags", []))
                 yield Listed(table["RouteTableId"], None, tags)
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_route_tables, RouteTableIds=[id])
+        return bool(answer and answer["RouteTables"])
 
     def delete(self, client: Client, id: str) -> None:
         tables = client.describe_route_tables(RouteTableIds=[id])["RouteTables"]
@@ -146,6 +166,10 @@ class NetworkAcl(AwsType):
         for acl in pages(client, "describe_network_acls", "NetworkAcls"):
             if not acl.get("IsDefault"):
                 yield Listed(acl["NetworkAclId"], None, tag_dict(acl.get("Tags", [])))
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_network_acls, NetworkAclIds=[id])
+        return bool(answer and answer["NetworkAcls"])
 
     def delete(self, client: Client, id: str) -> None:
         """Its subnets go back to their VPC's default network ACL (a subnet always has
