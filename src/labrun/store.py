@@ -72,7 +72,7 @@ MIGRATIONS = {
         "ALTER TABLE sessions ADD COLUMN budget_usd REAL",
     ),
     2: (
-        "CREATE TABLE hint_levels (session_id TEXT NOT NULL REFERENCES sessions(id), "
+        "CREATE TABLE IF NOT EXISTS hint_levels (session_id TEXT NOT NULL REFERENCES sessions(id), "
         "task_id TEXT NOT NULL, level INTEGER NOT NULL, PRIMARY KEY (session_id, task_id))",
     ),
 }

@@ -56,5 +56,5 @@ def grade(session: str | None, out_dir: Path, keep: bool, as_json: bool) -> int:
         console().print(f"Session {chosen.id} keeps running (--keep): `labrun stop` ends it.")
     else:
         receipt(result.receipt)
-    console().print(f"Reports: {', '.join(str(f) for f in result.files)}")
+    console().print(f"Reports: {', '.join(str(f) for f in result.files)}", markup=False)
     return 0 if result.ok else 1

@@ -10,6 +10,7 @@ from labrun.commands import json_option, labs_dir_option
 from labrun.durations import format_duration
 from labrun.manifest import Manifest
 from labrun.output import console, err_console, print_json
+from labrun.render import plain
 
 
 @click.command("list")
@@ -49,10 +50,10 @@ def list_labs(labs_dir: Path | None, as_json: bool) -> int:
     for lab in labs:
         m = lab.manifest
         needs = ", ".join(m.requires) or "-"
-        table.add_row(m.id, m.title, m.difficulty, m.duration, needs)
+        table.add_row(*(plain(c) for c in (m.id, m.title, m.difficulty, m.duration, needs)))
     console().print(table)
     for exc in broken:
-        err_console().print(f"[yellow]skipped a broken lab:[/] {exc}")
+        err_console().print(f"skipped a broken lab: {exc}", style="yellow", markup=False)
     console().print("Start one with [bold]labrun start LAB[/]; read it first with labrun show LAB.")
     return 0
 
@@ -92,7 +93,7 @@ def _tasks_table(manifest: Manifest) -> None:
     for column in ("task", "title", "points"):
         table.add_column(column)
     for task in manifest.tasks:
-        table.add_row(task.id, task.title, str(task.points))
+        table.add_row(plain(task.id), plain(task.title), str(task.points))
     console().print(table)
 
 
