@@ -30,7 +30,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLANS = FIXTURES / "plans"
 LABS = ["--labs-dir", str(FIXTURES / "labs")]
 BENCH = ["--labs-dir", str(Path(__file__).resolve().parent.parent / "benchmarks" / "labs")]
-GPU_HOURLY = 0.526 + 8 * 0.08 / 730 + (0.023 / 730 + 0.005 + 0.004)  # instance + root + bucket
+# instance + root + the public IPv4 of a default-VPC instance + bucket
+GPU_HOURLY = 0.526 + 8 * 0.08 / 730 + 0.005 + (0.023 / 730 + 0.005 + 0.004)
 
 
 @pytest.fixture
@@ -57,7 +58,8 @@ def test_a_start_over_budget_is_refused_before_anything_exists(
 ) -> None:
     refused = labrun_json("start", "gpu-training", *LABS, env=fake_terraform, expect=2)
     message = refused["error"]
-    assert "the estimate for 2h is $1.07, over the budget of $1.00" in message
+    # g4dn.xlarge + its root volume + the public IPv4 its default-VPC subnet assigns
+    assert "the estimate for 2h is $1.08, over the budget of $1.00" in message
     assert "aws_instance.trainer $0.53/h" in message and "nothing was left running" in message
     assert calls(fake_terraform) == ["init", "plan", "show"]  # never `apply`
     [session] = labrun_json("status", "--all")["sessions"]
@@ -269,7 +271,8 @@ def test_costs_a_lab_declares_are_priced_and_held_to_the_budget(
     assert len(hourly) == 2 and all(h >= 0.0104 for h in hourly)  # t3.micro, plus its root disk
     assert plan["hourly_usd"] == pytest.approx(sum(hourly), abs=1e-5) and plan["unpriced"] == []
     refused = labrun_json("start", "slow-check", *labs, "--budget", "0.001", expect=2)
-    assert "lab.toml costs[0] aws_instance[0] $0.01/h" in refused["error"]
+    # t3.micro, its root disk and the public IPv4 of a default-VPC instance
+    assert "lab.toml costs[0] aws_instance[0] $0.02/h" in refused["error"]
     [session] = labrun_json("status", "--all")["sessions"]
     assert session["status"] == "failed" and session["resources"] == []  # nothing applied
     started = labrun_json("start", "slow-check", *labs, "--budget", "1")

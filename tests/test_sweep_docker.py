@@ -15,6 +15,7 @@ from docker.errors import NotFound
 from labrun.errors import LabrunError
 from labrun.sweep import Found, Marks, sweep
 from labrun.sweep.docker import (
+    ATTACHMENT,
     CONTAINER,
     IMAGE,
     NETWORK,
@@ -136,6 +137,7 @@ def keys(found: list[Found]) -> set[tuple[str, str]]:
 def test_sweep_removes_all_of_the_session_and_nothing_else(docker_client: Any, made: Made) -> None:
     session, owner, other = new_id(), new_id(), new_id()
     ours = marks_of(session, owner)
+    started = datetime.now(UTC)
     network, volume = made.network(ours), made.volume(ours)
     labelled = made.run(labels=ours, network=network.name, volumes={volume.name: MOUNT})
     learner = made.run(network=network.name)  # the learner's own `docker run`: no labels
@@ -152,7 +154,7 @@ def test_sweep_removes_all_of_the_session_and_nothing_else(docker_client: Any, m
     someones_ctr = made.run(labels=someone, network=someones_net.name)
     claimed = made.create(labels={"labrun.owner": "someone-else"}, network=network.name)
     sweeper = DockerSweeper(docker_client)
-    marks = Marks(session=session, owner=owner)
+    marks = Marks(session=session, owner=owner, since=started)
 
     found = sweeper.find(marks)
 
@@ -196,6 +198,77 @@ def test_sweep_removes_all_of_the_session_and_nothing_else(docker_client: Any, m
     assert sweeper.find(marks) == []
     for resource in found:
         sweeper.delete(resource)  # already gone: success
+
+
+@pytest.mark.docker
+def test_a_container_that_was_there_before_the_session_is_only_detached(
+    docker_client: Any, made: Made
+) -> None:
+    session, owner = new_id(), new_id()
+    older = made.run()  # someone's own container, from before the session
+    time.sleep(1.2)  # creation times are to the second: keep it a second before the start
+    started = datetime.now(UTC)
+    network, volume = made.network(marks_of(session, owner)), made.volume(marks_of(session, owner))
+    network.connect(older)  # then attached to the session's network
+    elsewhere = made.network()  # someone's own network
+    bridged = made.run(network=elsewhere.name)  # made during the session, also on theirs
+    network.connect(bridged)
+    learner = made.run(network=network.name)  # made during the session, on its network only
+    mounts = made.create(volumes={volume.name: MOUNT}, network=network.name)
+    sweeper = DockerSweeper(docker_client)
+    marks = Marks(session=session, owner=owner, since=started)
+
+    found = {(r.kind, r.id): r.reason for r in sweeper.find(marks)}
+
+    detached = "not removed, only detached from docker:network " + network.name
+    assert found == {
+        (CONTAINER, learner.id): f"inside docker:network {network.name}",
+        (CONTAINER, mounts.id): f"inside docker:network {network.name}",
+        (
+            ATTACHMENT,
+            f"{older.id}/{NETWORK}/{network.id}",
+        ): f"existed before the session: {detached}",
+        (ATTACHMENT, f"{bridged.id}/{NETWORK}/{network.id}"): (
+            f"also attached to docker:network {elsewhere.name}: {detached}"
+        ),
+        (NETWORK, network.id): "marked",
+        (VOLUME, volume.name): "marked",
+    }
+    assert sweeper.find(Marks(session=session, owner=owner)) != []  # no start: nothing adopted
+    assert CONTAINER not in {r.kind for r in sweeper.find(Marks(session=session, owner=owner))}
+
+    result = sweep(sweeper, marks)
+
+    assert result.remaining == [] and result.failed == []
+    for kept in (older, bridged):
+        kept.reload()
+        assert kept.status == "running"
+        assert network.name not in kept.attrs["NetworkSettings"]["Networks"]
+    assert not exists(docker_client.containers.get, learner.id)
+    assert not exists(docker_client.networks.get, network.id)
+
+
+@pytest.mark.docker
+def test_a_foreign_container_mounting_the_sessions_volume_is_reported_not_removed(
+    docker_client: Any, made: Made
+) -> None:
+    session, owner = new_id(), new_id()
+    volume = made.volume(marks_of(session, owner))
+    user = made.run(volumes={volume.name: MOUNT})
+    sweeper = DockerSweeper(docker_client)
+
+    # It was made after the session started, but the session never recorded a start here:
+    # nothing proves it is the session's.
+    result = sweep(sweeper, Marks(session=session, owner=owner), max_passes=2)
+
+    assert keys(result.remaining) == {
+        (ATTACHMENT, f"{user.id}/{VOLUME}/{volume.name}"),
+        (VOLUME, volume.name),
+    }
+    errors = dict((r.kind, error) for r, error in result.failed)
+    assert "existed before the session: not removed, and its mount keeps" in errors[ATTACHMENT]
+    user.reload()
+    assert user.status == "running"
 
 
 @pytest.mark.docker
@@ -280,7 +353,8 @@ def test_delete_refuses_an_image_without_the_marks(docker_client: Any) -> None:
 
 
 def test_kinds_are_deleted_dependents_first() -> None:
-    assert [kind.name for kind in in_deletion_order()] == [CONTAINER, NETWORK, VOLUME, IMAGE]
+    order = [kind.name for kind in in_deletion_order()]
+    assert order == [CONTAINER, ATTACHMENT, NETWORK, VOLUME, IMAGE]
 
 
 def test_label_filters() -> None:

@@ -14,6 +14,7 @@ import click
 from labrun import __version__
 from labrun.commands import (
     check,
+    classroom,
     cloud,
     env,
     extend,
@@ -23,12 +24,15 @@ from labrun.commands import (
     lab,
     lab_info,
     plan,
+    prices,
     providers,
     reap,
     shell,
     start,
     status,
     stop,
+    terraform,
+    ui,
 )
 
 EPILOG = """\b
@@ -51,6 +55,9 @@ def cli() -> None:
     Each lab is provisioned with Terraform on an embedded local cloud (or real AWS),
     graded by its checker, and torn down with a receipt that nothing of it remains.
     """
+    from labrun import watchdog
+
+    watchdog.on_command()  # a watchdog found dead is restarted; an expiry under 10m is told
 
 
 for command in (
@@ -58,10 +65,14 @@ for command in (
     env.env, status.status, check.check, hint.hint, stop.stop,
     reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
+    classroom.class_group,
+    ui.ui,
     lab.lab,
     plan.plan,
     extend.extend,
     providers.providers,
+    prices.prices,
+    terraform.terraform,
 ):  # fmt: skip
     cli.add_command(command)
 

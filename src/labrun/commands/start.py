@@ -77,6 +77,14 @@ def start(
             session = provision.start(
                 store, found, target=target, ttl=ttl, progress=progress, budget=budget
             )
+        if session.target == "aws":
+            from labrun import cloudreaper
+
+            if no_reaper := cloudreaper.missing_warning(session.owner):
+                click.echo(f"labrun: {no_reaper}", err=True)
+    from labrun import watchdog
+
+    at_expiry = watchdog.arm(session)  # issue 11: expiry holds with nobody at the keyboard
     cost = meter(store, session)
     if as_json:
         print_json({**session.to_json(), **cost.to_json(), "resumed": resumed})
@@ -90,4 +98,5 @@ def start(
             f"{ignored}. `labrun start {found.id} --new` starts another."
         )
     session_card(session, cost)
+    say(at_expiry)
     return 0

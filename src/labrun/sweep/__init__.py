@@ -24,10 +24,13 @@ class Marks:
 
     session: only resources marked with this session id (None: any session's).
     owner: only resources marked with this owner (None: any owner's, for `--all-owners`).
+    since: when the session started. Something unmarked is adopted by containment (and
+    removed) only when it was created at or after it; None: nothing unmarked is removed.
     """
 
     session: str | None
     owner: str | None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Found:
     session: str | None = None  # the labrun:session mark it carries (or its parent carries)
     owner: str | None = None
     expires_at: str | None = None  # the labrun:expires-at mark, RFC 3339
+    hard_expires_at: str | None = None  # labrun:hard-expires-at (created_at + max_ttl)
     reason: str = "marked"  # "marked", or "inside <kind> <id>" for what lives in marked things
     name: str = ""  # what people call it, where that differs from `id` (a container's name)
 

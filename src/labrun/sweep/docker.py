@@ -1,9 +1,14 @@
 """Sweeping the Docker engine: containers, networks, volumes and images of a session.
 
-What carries the session's label (`labrun.session`) is ours. So is a container with no label
-of ours that sits on a marked network or mounts a marked volume: the learner's own
-`docker run --network lab-net` carries no labels. A container whose labels name another
-session or another owner is never ours, wherever it is attached.
+What carries the session's label (`labrun.session`) is ours. A container with no label of
+ours that sits on a marked network or mounts a marked volume (the learner's own
+`docker run --network lab-net` carries no labels) is adopted by containment only when it
+was created after the session started and is attached to nothing but the session's
+networks and volumes (and the engine's default networks, which are nobody's). Any other
+unlabelled container there is only disconnected from the session's networks (a
+`docker:attachment`), and reported when it mounts a session's volume: it is never
+removed. A container whose labels name another session or another owner is never ours,
+wherever it is attached.
 
 Each resource type is one `Kind` in `KINDS`, registered in deletion order: containers go
 first, so the networks and volumes they held can go after them, and images last.
@@ -28,6 +33,7 @@ NETWORK = "docker:network"
 VOLUME = "docker:volume"
 CONTAINER = "docker:container"
 IMAGE = "docker:image"
+ATTACHMENT = "docker:attachment"  # a foreign container on a session's network or volume
 DEFAULT_NETWORKS = frozenset({"bridge", "host", "none"})  # the engine's own: never reported
 _RELATION = {NETWORK: "inside", VOLUME: "uses"}  # how a container lives in what it is on
 
@@ -95,7 +101,7 @@ class DockerSweeper:
         marked = {kind.name: kind.listing(self.client, filters) for kind in in_deletion_order()}
         found = [_found(name, record) for name, records in marked.items() for record in records]
         parents = {**_parents(NETWORK, marked[NETWORK]), **_parents(VOLUME, marked[VOLUME])}
-        found += _inside(_list_containers(self.client, []), parents)
+        found += _inside(_list_containers(self.client, []), parents, marks.since)
         return sorted(found, key=lambda resource: KINDS[resource.kind].order)
 
     def delete(self, resource: Found) -> None:
@@ -161,23 +167,72 @@ def _parents(kind: str, records: Iterable[Record]) -> dict[Ref, tuple[str, Recor
     return {ref: (kind, record) for record in records for ref in record.refs(kind)}
 
 
-def _inside(containers: list[Record], parents: dict[Ref, tuple[str, Record]]) -> list[Found]:
-    """Containers with no session label that are attached to a marked network or volume."""
+def _inside(
+    containers: list[Record], parents: dict[Ref, tuple[str, Record]], since: datetime | None
+) -> list[Found]:
+    """What the session does about containers with no session label attached to its marked
+    networks or volumes: remove those it provably made, detach the others."""
     found = []
     for container in containers:
         if SESSION in container.labels:
             continue  # judged by its own label: never adopted into another session
-        parent = next((parents[ref] for ref in container.uses if ref in parents), None)
-        if parent is None:
+        attached = _attached(container, parents)
+        if not attached:
             continue
-        kind, record = parent
+        kind, record = attached[0]
         if container.labels.get(OWNER, record.labels.get(OWNER)) != record.labels.get(OWNER):
             continue  # provably someone else's
-        reason = f"{_RELATION[kind]} {kind} {record.name}"
-        found.append(
-            replace(_found(CONTAINER, record, reason), id=container.id, name=container.name)
-        )
+        foreign = _foreign(container, parents, since)
+        if foreign is None:
+            reason = f"{_RELATION[kind]} {kind} {record.name}"
+            found.append(
+                replace(_found(CONTAINER, record, reason), id=container.id, name=container.name)
+            )
+            continue
+        found += [_attachment(container, kind, record, foreign) for kind, record in attached]
     return found
+
+
+def _attached(
+    container: Record, parents: dict[Ref, tuple[str, Record]]
+) -> list[tuple[str, Record]]:
+    """The marked networks and volumes a container is attached to, each once."""
+    attached: dict[str, tuple[str, Record]] = {}
+    for ref in container.uses:
+        if ref in parents:
+            kind, record = parents[ref]
+            attached.setdefault(record.id, (kind, record))
+    return list(attached.values())
+
+
+def _foreign(
+    container: Record, parents: dict[Ref, tuple[str, Record]], since: datetime | None
+) -> str | None:
+    """Why an unlabelled container is not provably the session's (None: it is). Docker lists
+    a container's creation time to the second, so `since` is compared to the second."""
+    if since is None or container.created < _to_second(since):
+        return "existed before the session"
+    # The engine's default networks are nobody's: `docker run -v lab-vol:/data` lands on bridge.
+    outside = [r for r in container.uses if r not in parents and r[1] not in DEFAULT_NETWORKS]
+    if outside:
+        kind, name = outside[0]
+        return f"also attached to {kind} {name}"
+    if len({parents[ref][1].labels.get(SESSION) for ref in container.uses if ref in parents}) > 1:
+        return "attached to several sessions"
+    return None
+
+
+def _attachment(container: Record, kind: str, parent: Record, why: str) -> Found:
+    """A foreign container on a session's network (detached) or volume (left, reported)."""
+    if kind == NETWORK:
+        reason = f"{why}: not removed, only detached from {kind} {parent.name}"
+    else:
+        reason = f"{why}: not removed, and its mount keeps {kind} {parent.name}"
+    return replace(
+        _found(ATTACHMENT, parent, reason),
+        id=f"{container.id}/{kind}/{parent.id}",
+        name=f"container {container.name} on {parent.name}",
+    )
 
 
 def _session_refs(listed: dict[str, list[Record]]) -> set[Ref]:
@@ -228,7 +283,12 @@ def _list_containers(client: Any, labels: list[str]) -> list[Record]:
 def _container(summary: dict[str, Any]) -> Record:
     networks = (summary.get("NetworkSettings") or {}).get("Networks") or {}
     uses = [(NETWORK, name) for name in networks]  # a created container has no NetworkID yet
-    uses += [(NETWORK, net["NetworkID"]) for net in networks.values() if net.get("NetworkID")]
+    # The engine's own networks by name only: containment ignores them (see _foreign).
+    uses += [
+        (NETWORK, net["NetworkID"])
+        for name, net in networks.items()
+        if net.get("NetworkID") and name not in DEFAULT_NETWORKS
+    ]
     uses += [(VOLUME, m["Name"]) for m in summary.get("Mounts") or [] if m.get("Type") == "volume"]
     names = summary.get("Names") or [summary["Id"]]
     return Record(
@@ -245,6 +305,30 @@ def _remove_container(client: Any, resource: Found) -> None:
 
 
 register(Kind(CONTAINER, order=10, listing=_list_containers, remove=_remove_container))
+
+
+# Attachments: a foreign container's link to a session's network or volume. Found by
+# containment only (never by label); the container itself is never removed.
+
+
+def _no_listing(client: Any, labels: list[str]) -> list[Record]:
+    return []
+
+
+def _detach(client: Any, resource: Found) -> None:
+    from docker.errors import APIError
+
+    container, kind, parent = resource.id.split("/", 2)
+    if kind == VOLUME:  # a mount cannot be undone: the volume stays, and the receipt says why
+        raise LabrunError(f"{resource.name}: {resource.reason}")
+    try:
+        client.api.disconnect_container_from_network(container, parent, force=True)
+    except APIError as exc:
+        if exc.status_code != 404 and "is not connected" not in str(exc):
+            raise
+
+
+register(Kind(ATTACHMENT, order=15, listing=_no_listing, remove=_detach, reported_unmarked=False))
 
 
 # Networks: removed once their containers are gone (the engine refuses while in use).
