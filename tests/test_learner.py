@@ -142,23 +142,27 @@ def test_output_names_become_upper_snake_case_variables() -> None:
     assert output_variable("s3Bucket2") == "LAB_S3_BUCKET2"
 
 
+def readme_example(language: str, after: str) -> str:
+    """The first ```language block of README.md after the text `after`."""
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    return text.split(after, 1)[1].split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
 def test_what_a_learner_tags_with_labrun_tags_is_swept_by_stop() -> None:
-    """The boto3 example of the README, run for real: the learner's own queue and log group
-    carry LABRUN_TAGS, so `labrun stop` finds them as the session's and removes them."""
+    """The boto3 example of the README, run for real: the learner's own queue, log group and
+    bucket carry LABRUN_TAGS, so `labrun stop` finds them as the session's and removes them."""
     session = start(lab="s3-hello")["session"]
     env = {**os.environ, **labrun_json("env")}
-    example = (
-        "import boto3, json, os\n"
-        'tags = json.loads(os.environ["LABRUN_TAGS"])\n'
-        'boto3.client("sqs").create_queue(QueueName="my-queue", tags=tags)\n'
-        'boto3.client("logs").create_log_group(logGroupName="my-logs", tags=tags)\n'
-    )
+    example = readme_example("python", "**The session's variables.**")
+    assert "LABRUN_TAGS" in example
     subprocess.run([sys.executable, "-c", example], env=env, check=True)
     assert "my-queue" in aws_client("sqs", env).list_queues()["QueueUrls"][0]
     stopped = labrun_json("stop", session)
     assert stopped["ok"] and stopped["remaining"] == []
     swept = {(item["kind"], item.get("name") or item["id"]) for item in stopped["swept"]}
-    assert {kind for kind, _ in swept} >= {"aws:sqs:queue", "aws:logs:log-group"}, swept
+    assert {kind for kind, _ in swept} >= {
+        "aws:sqs:queue", "aws:logs:log-group", "aws:s3:bucket"
+    }, swept  # fmt: skip
 
 
 def test_terraform_takes_labrun_tags_as_a_map_variable_or_through_jsondecode(
