@@ -50,8 +50,9 @@ def plain(text: object, style: str = "") -> Text:
     return Text(str(text), style=style)
 
 
-def session_card(session: Session, cost: Meter | None = None) -> None:
-    """What a learner needs after `start`: session, time left, workspace, next commands."""
+def session_card(session: Session, cost: Meter | None = None, note: str = "") -> None:
+    """What a learner needs after `start`: session, time left, workspace, next commands
+    (`note`, what happens at expiry, goes before them)."""
     say(f"Session {session.id} of {session.lab} is {session.status}.", "bold green")
     say(f"  time left: {time_left(session)} (expires {session.expires_at:%H:%M} UTC)")
     if cost is not None and cost.hourly_usd is not None:
@@ -60,6 +61,8 @@ def session_card(session: Session, cost: Meter | None = None) -> None:
     for name, value in session.outputs.items():
         shown = value if isinstance(value, str) else json.dumps(value)
         say(f"  output {name}: {shown}")
+    if note:
+        say(note)
     say("Next:")
     for command, why in NEXT_COMMANDS:
         say(f"  {command:<20} # {why}")

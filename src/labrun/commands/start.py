@@ -97,6 +97,5 @@ def start(
             f"Your session {session.id} of {found.id} is already running: here it is again"
             f"{ignored}. `labrun start {found.id} --new` starts another."
         )
-    session_card(session, cost)
-    say(at_expiry)
+    session_card(session, cost, note=at_expiry)
     return 0
