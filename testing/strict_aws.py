@@ -74,7 +74,8 @@ class Call:
     """One call the proxy received, and what it answered ("moto", or the rule that fired)."""
 
     action: str  # "sqs:DeleteQueue"
-    answer: str  # "moto", "AccessDenied", "RequestLimitExceeded", "500", "dropped", "accepted"
+    answer: str  # "moto", an error code ("AccessDenied", "RequestLimitExceeded"...),
+    # "dropped", "accepted" (a slow delete), or a refusal's code ("DependencyViolation")
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,6 +85,7 @@ class Rule:
     times: int | None  # None: always
     answer: Callable[[Request], Answer]
     name: str
+    after: int = 0  # matching calls let through before it applies
 
     def matches(self, action: str) -> bool:
         service = action.split(":", 1)[0]
@@ -177,34 +179,37 @@ class StrictAws:
                   f"User: arn:aws:iam::123456789012:user/learner is not authorized to "
                   f"perform: {r.action} because no identity-based policy allows it"))  # fmt: skip
 
-    def throttle(self, target: str, times: int | None = 3, code: str | None = None) -> None:
-        """The service's throttling error (or `code`) on `target`, `times` times."""
+    def throttle(
+        self, target: str, times: int | None = 3, code: str | None = None, after: int = 0
+    ) -> None:
+        """The service's throttling error (or `code`) on `target`, `times` times, once
+        `after` matching calls went through (after=1: the second page of a listing)."""
 
         def answer(request: Request) -> Answer:
             status, default = _throttle_of(request)
             return _error(request, status, code or default, "Rate exceeded")
 
-        self._add(target, times, code or "throttled", answer)
+        self._add(target, times, code or "throttled", answer, after)
 
-    def fail(self, target: str, times: int | None = 1, status: int = 500) -> None:
+    def fail(self, target: str, times: int | None = 1, status: int = 500, after: int = 0) -> None:
         """A 5xx answer (InternalError, ServiceUnavailable) on `target`."""
         code = "ServiceUnavailable" if status == 503 else "InternalError"
         self._add(target, times, str(status), lambda r: _error(r, status, code, "We encountered "
-                  "an internal error. Please try again."))  # fmt: skip
+                  "an internal error. Please try again."), after)  # fmt: skip
 
-    def timeout(self, target: str, times: int | None = 1) -> None:
+    def timeout(self, target: str, times: int | None = 1, after: int = 0) -> None:
         """RequestTimeout on `target`: AWS gave up reading the request."""
         self._add(target, times, "RequestTimeout", lambda r: _error(r, 400, "RequestTimeout",
                   "Your socket connection to the server was not read from or written to "
-                  "within the timeout period."))  # fmt: skip
+                  "within the timeout period."), after)  # fmt: skip
 
-    def drop(self, target: str, times: int | None = 1) -> None:
+    def drop(self, target: str, times: int | None = 1, after: int = 0) -> None:
         """Close the connection without an answer on `target` (a connection error)."""
 
         def answer(request: Request) -> Answer:
             raise Drop
 
-        self._add(target, times, "dropped", answer)
+        self._add(target, times, "dropped", answer, after)
 
     def ghosts(self, seconds: float) -> None:
         """Deleted resources stay in GetResources answers for `seconds`."""
@@ -256,8 +261,13 @@ class StrictAws:
     def handle(self, request: Request) -> Answer:
         rule = self._rule_for(request.action)
         if rule is not None:
-            self._log(request, rule.name)
-            return rule.answer(request)
+            try:
+                answer = rule.answer(request)
+            except Drop:
+                self._log(request, rule.name)
+                raise
+            self._log(request, answer.headers.get("x-strict-aws", rule.name))  # the error code
+            return answer
         if self._dependencies:
             refusal = _dependency_refusal(self, request)
             if refusal is not None:
@@ -298,16 +308,24 @@ class StrictAws:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(action):
+                    if rule.after > 0:
+                        rule.after -= 1
+                        continue
                     if rule.times is not None:
                         rule.times -= 1
                     return rule
         return None
 
     def _add(
-        self, target: str, times: int | None, name: str, answer: Callable[[Request], Answer]
+        self,
+        target: str,
+        times: int | None,
+        name: str,
+        answer: Callable[[Request], Answer],
+        after: int = 0,
     ) -> None:
         with self._lock:
-            self._rules.append(Rule(target, times, answer, name))
+            self._rules.append(Rule(target, times, answer, name, after))
 
     def _log(self, request: Request, answer: str) -> None:
         with self._lock:
