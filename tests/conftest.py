@@ -24,6 +24,9 @@ def labrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.delenv("LABRUN_LABS_PATH", raising=False)
     monkeypatch.delenv("LABRUN_TERRAFORM", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # No session watchdog unless a test asks for one (tests/test_watchdog.py): it would race
+    # the tests that reap expired sessions themselves, and outlive the test's LABRUN_HOME.
+    monkeypatch.setenv("LABRUN_WATCHDOG", "off")
     yield home
     if (home / "cloud").exists():
         from labrun import localcloud

@@ -29,6 +29,7 @@ from labrun.commands import (
     status,
     stop,
     terraform,
+    ui,
 )
 
 EPILOG = """\b
@@ -49,6 +50,9 @@ def cli() -> None:
     Each lab is provisioned with Terraform on an embedded local cloud (or real AWS),
     graded by its checker, and torn down with a receipt that nothing of it remains.
     """
+    from labrun import watchdog
+
+    watchdog.on_command()  # a watchdog found dead is restarted; an expiry under 10m is told
 
 
 for command in (
@@ -56,6 +60,7 @@ for command in (
     stop.stop, reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
     classroom.class_group,
+    ui.ui,
     lab.lab,
     plan.plan,
     extend.extend,

@@ -62,8 +62,15 @@ def start(
         session = provision.start(
             store, found, target=target, ttl=ttl, progress=progress, budget=budget
         )
+    from labrun import watchdog
     from labrun.meter import meter
 
+    at_expiry = watchdog.arm(session)  # issue 11: expiry holds with nobody at the keyboard
+    if session.target == "aws":
+        from labrun import cloudreaper
+
+        if no_reaper := cloudreaper.missing_warning(session.owner):
+            click.echo(f"labrun: {no_reaper}", err=True)
     cost = meter(store, session)
     if as_json:
         print_json({**session.to_json(), **cost.to_json()})
@@ -73,6 +80,7 @@ def start(
 
     session_card(session, cost)
     render_instructions(found.readme.read_text(encoding="utf-8"))
+    console().print(at_expiry)
     console().print(
         "\nWhen you are done: [bold]labrun check[/] to grade, [bold]labrun stop[/] to clean up."
     )

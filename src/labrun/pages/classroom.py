@@ -42,7 +42,7 @@ def _summary(data: dict[str, Any]) -> str:
         ("learners", str(counts["learners"])),
         ("labs", str(counts["labs"])),
         ("passed", f"{counts['passed']} of {len(data['results'])}"),
-        ("left running", str(counts["flagged_sessions"])),
+        ("left running or kept", str(counts["flagged_sessions"])),
         ("class cost (est.)", money(data["cost"]["class_usd"])),
     ]
     return figures(shown)

@@ -42,6 +42,7 @@ class Found:
     session: str | None = None  # the labrun:session mark it carries (or its parent carries)
     owner: str | None = None
     expires_at: str | None = None  # the labrun:expires-at mark, RFC 3339
+    hard_expires_at: str | None = None  # labrun:hard-expires-at (created_at + max_ttl)
     reason: str = "marked"  # "marked", or "inside <kind> <id>" for what lives in marked things
     name: str = ""  # what people call it, where that differs from `id` (a container's name)
 

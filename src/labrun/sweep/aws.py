@@ -24,6 +24,7 @@ from labrun.errors import LabrunError
 from labrun.sweep import Found, Marks
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
+    HARD_EXPIRES_TAG,
     NOT_FOUND,
     OWNER_TAG,
     REGISTRY,
@@ -235,4 +236,5 @@ def marked(kind: str, id: str, tags: dict[str, str]) -> Found:
         session=tags.get(SESSION_TAG),
         owner=tags.get(OWNER_TAG),
         expires_at=tags.get(EXPIRES_TAG),
+        hard_expires_at=tags.get(HARD_EXPIRES_TAG),
     )

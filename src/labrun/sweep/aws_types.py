@@ -35,6 +35,7 @@ from labrun.sweep import Marks
 SESSION_TAG = "labrun:session"
 OWNER_TAG = "labrun:owner"
 EXPIRES_TAG = "labrun:expires-at"
+HARD_EXPIRES_TAG = "labrun:hard-expires-at"  # created_at + max_ttl: `extend` never passes it
 
 # Error codes that mean the thing is already gone: deleting it again is success.
 NOT_FOUND = frozenset(
