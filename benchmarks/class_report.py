@@ -127,13 +127,16 @@ def stats(samples: list[float]) -> dict[str, Any]:
     }
 
 
-def measure(source: str, folder: Path, runs: int, env: dict[str, str]) -> dict[str, Any]:
-    """One warm-up, then `runs` of labrun and the baseline, interleaved."""
+def measure(
+    source: str, folder: Path, runs: int, env: dict[str, str], baseline: bool = True
+) -> dict[str, Any]:
+    """One warm-up, then `runs` of labrun and (on a folder) the baseline, interleaved."""
     out = folder.parent / "class-report.html"
     commands = {
         "labrun": [*labrun_command(), "class", "report", source, "--out", str(out), "--json"],
-        "baseline": [sys.executable, "-c", BASELINE, str(folder)],
     }
+    if baseline:
+        commands["baseline"] = [sys.executable, "-c", BASELINE, str(folder)]
     samples: dict[str, list[float]] = {name: [] for name in commands}
     document: dict[str, Any] = {}
     for index in range(runs + 1):
@@ -144,8 +147,7 @@ def measure(source: str, folder: Path, runs: int, env: dict[str, str]) -> dict[s
             if index > 0:
                 samples[name].append(seconds)
     return {
-        "labrun": stats(samples["labrun"]),
-        "baseline": stats(samples["baseline"]),
+        **{name: stats(values) for name, values in samples.items()},
         "counts": document["counts"],
         "page_bytes": out.stat().st_size,
     }
@@ -173,7 +175,7 @@ def measure_s3(folder: Path, runs: int) -> dict[str, Any]:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 where.put(path.relative_to(folder).as_posix(), path)
-        result = measure("s3://class/spring", folder, runs, env)
+        result = measure("s3://class/spring", folder, runs, env, baseline=False)
     finally:
         server.stop()
     return result
@@ -211,6 +213,8 @@ def print_table(result: dict[str, Any]) -> None:
             continue
         sides = (("labrun class report", "labrun"), ("baseline: parse report.json", "baseline"))
         for label, key in sides:
+            if key not in result[where]:
+                continue
             row = result[where][key]
             name = f"{label} ({where})"
             print(f"{name:40}{row['median']:7.3f}s{row['min']:7.3f}s{row['max']:7.3f}s")

@@ -255,6 +255,22 @@ def test_class_report_of_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     assert error["exit_code"] == 3
 
 
+def test_class_report_refuses_a_bad_source_in_one_line(tmp_path: Path, bucket: Bucket) -> None:
+    teacher = Learner(tmp_path / "teacher", "teacher", bucket.env)
+    no_bucket = teacher.run("class", "report", "s3://")
+    assert no_bucket.returncode == 2
+    assert no_bucket.stderr.strip() == "labrun: s3://: name a bucket (s3://bucket/prefix)"
+    missing = teacher.run("class", "report", "s3://no-such-class/spring")
+    assert missing.returncode == 3
+    [line] = missing.stderr.strip().splitlines()
+    assert line.startswith("labrun: s3://no-such-class/spring: NoSuchBucket")
+    empty = teacher.run("class", "report", f"s3://{bucket.name}/nobody", "--out",
+                        str(tmp_path / "empty.html"), "--json")  # fmt: skip
+    assert empty.returncode == 0, empty.stderr
+    assert json.loads(empty.stdout)["counts"]["reports"] == 0
+    assert "No grade report was found." in (tmp_path / "empty.html").read_text()
+
+
 def test_class_report_keeps_each_learners_latest_session_and_flags_what_was_left(
     tmp_path: Path,
 ) -> None:

@@ -27,8 +27,8 @@ SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 S3_READERS = 16  # concurrent GETs: reading a class's reports is many small requests
 
 
-class UploadFailed(LabrunError):
-    """The reports could not be written to (or read from) the location: one line says why."""
+class LocationError(LabrunError):
+    """A location could not be written or read: one line says why (no credentials in it)."""
 
 
 class Location(Protocol):
@@ -56,11 +56,11 @@ class FolderLocation:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
         except OSError as exc:
-            raise UploadFailed(f"{target}: {exc.strerror or exc}") from None
+            raise LocationError(f"{target}: {exc.strerror or exc}") from None
 
     def files(self) -> Iterator[str]:
         if not self.root.is_dir():
-            raise UploadFailed(f"{self.url}: no such folder")
+            raise LocationError(f"{self.url}: no such folder")
         # os.walk, not Path.rglob: a class hands in thousands of files, and this is 3x faster.
         for folder, subfolders, names in os.walk(self.root):
             subfolders.sort()
@@ -127,12 +127,12 @@ class S3Location:
             body: bytes = self._call(
                 self.client.get_object, Bucket=self.bucket, Key=self.prefix + key
             )["Body"].read()
-        except UploadFailed as exc:
+        except LocationError as exc:
             return exc
         return body
 
     def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run one S3 call; AWS's and the network's errors become one UploadFailed line."""
+        """Run one S3 call; AWS's and the network's errors become one LocationError line."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -140,9 +140,9 @@ class S3Location:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code, message = error.get("Code", "error"), error.get("Message", "")
-            raise UploadFailed(f"{self.url}: {code}: {message}".rstrip(": ")) from None
+            raise LocationError(f"{self.url}: {code}: {message}".rstrip(": ")) from None
         except BotoCoreError as exc:
-            raise UploadFailed(f"{self.url}: {exc}") from None
+            raise LocationError(f"{self.url}: {exc}") from None
 
 
 LOCATIONS: dict[str, Callable[[str], Location]] = {"s3": S3Location}

@@ -94,7 +94,7 @@ def _upload(result: Grade, url: str, out_dir: Path) -> dict[str, Any]:
 
     try:
         where = upload.upload(result.files, url, result.owner, result.lab, result.check.session)
-    except upload.UploadFailed as exc:
+    except upload.LocationError as exc:
         err_console().print(
             f"labrun: upload failed, the reports stay in {out_dir}: {exc}",
             markup=False,

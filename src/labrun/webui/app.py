@@ -33,6 +33,10 @@ from labrun.store import SessionStore
 from labrun.webui import labpage
 
 TOKEN_HEADER = "X-Labrun-Token"
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+)
 FORBIDDEN = "403 forbidden: open the lab page with the URL `labrun ui` printed (it has the token)"
 
 
@@ -85,6 +89,8 @@ class TokenGate(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"  # the URL carries the token
+        # Nothing but this page's own inline script and style, and no framing by other pages.
+        response.headers["Content-Security-Policy"] = CSP
         return response
 
 
