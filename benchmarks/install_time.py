@@ -8,6 +8,8 @@ the clock stops), and the venv's size is reported too.
 
 - new: `make install`, the install `make demo` runs before `labrun start` (labrun and its
   runtime dependencies only; uv when it is on PATH, see the Makefile);
+- bootstrap: the same on a machine without uv on PATH (a fresh CI machine): pip installs
+  uv from PyPI into the venv, then uv installs labrun;
 - old: what `make demo` did before: `python3 -m venv .venv` and
   `pip install -e '.[test]'` (the development and test tools included).
 
@@ -18,7 +20,8 @@ figures come from one machine at one moment. uv's cache is UV_CACHE_DIR, pip's P
 This is a measurement, not a test: it exits 0 whatever the verdict, and 1 only when an
 install failed.
 
-    .venv/bin/python benchmarks/install_time.py [--sides new,old] [--caches cold,warm] [--json]
+    .venv/bin/python benchmarks/install_time.py [--sides new,bootstrap,old]
+        [--caches cold,warm] [--json]
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 900  # seconds for one install: pip with a cold cache takes minutes
 SIDES = {
     "new": "make install (what `make demo` installs; uv when available)",
+    "bootstrap": "make install UV= (no uv on PATH: pip installs uv from PyPI first)",
     "old": "python3 -m venv + pip install -e '.[test]' (the old `make demo`)",
 }
 CACHES = ("cold", "warm")
@@ -51,6 +55,8 @@ class BenchError(Exception):
 def install_commands(side: str) -> list[list[str]]:
     if side == "new":
         return [["make", "--no-print-directory", "install"]]
+    if side == "bootstrap":
+        return [["make", "--no-print-directory", "install", "UV="]]
     return [
         ["python3", "-m", "venv", ".venv"],
         [".venv/bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -61,7 +67,10 @@ def install_commands(side: str) -> list[list[str]]:
 def cache_env(side: str, cache: Path) -> dict[str, str]:
     """This process's environment with the side's package cache in ``cache``."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["UV_CACHE_DIR" if side == "new" else "PIP_CACHE_DIR"] = str(cache)
+    if side != "old":
+        env["UV_CACHE_DIR"] = str(cache / "uv")
+    if side != "new":
+        env["PIP_CACHE_DIR"] = str(cache / "pip")
     return env
 
 
@@ -114,10 +123,12 @@ def run(sides: list[str], caches: list[str]) -> dict[str, Any]:
 
 
 def _default_cache(side: str) -> Path:
-    """The user's own cache (uv's or pip's), for a warm run without a cold one."""
-    command = ["uv", "cache", "dir"] if side == "new" else ["python3", "-m", "pip", "cache", "dir"]
-    found = subprocess.run(command, capture_output=True, text=True, check=False).stdout.strip()
-    return Path(found) if found else Path.home() / ".cache" / ("uv" if side == "new" else "pip")
+    """The folder of the user's own caches (uv/, pip/), for a warm run without a cold one."""
+    default = Path.home() / ".cache"
+    if side == "new":  # the other sides' warm runs follow their cold run
+        found = subprocess.run(["uv", "cache", "dir"], capture_output=True, text=True, check=False)
+        return Path(found.stdout.strip()).parent if found.returncode == 0 else default
+    return default
 
 
 def show(result: dict[str, Any]) -> None:
@@ -136,7 +147,7 @@ def show(result: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sides", default="new,old", help="new, old or both (new,old)")
+    parser.add_argument("--sides", default="new,bootstrap,old", help="among new,bootstrap,old")
     parser.add_argument("--caches", default="cold,warm", help="cold, warm or both")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
