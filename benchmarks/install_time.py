@@ -133,12 +133,12 @@ def _default_cache(side: str) -> Path:
 
 def show(result: dict[str, Any]) -> None:
     print("fresh clone install, until `labrun --version` works (the lab's start not included)")
-    print(f"{'':<6}{'cold cache':>12}{'warm cache':>12}{'venv':>9}   what")
+    print(f"{'':<10}{'cold cache':>12}{'warm cache':>12}{'venv':>9}   what")
     for side, figures in result["sides"].items():
         cells = [f"{figures[s]['seconds']:>11.1f}s" if s in figures else f"{'-':>12}"
                  for s in CACHES]  # fmt: skip
         size = next(figures[s]["venv_mb"] for s in CACHES if s in figures)
-        print(f"{side:<6}{''.join(cells)}{size:>6} MB   {figures['what']}")
+        print(f"{side:<10}{''.join(cells)}{size:>6} MB   {figures['what']}")
     if result["verdict"]:
         print(
             f"target: new install <= {TARGET_SECONDS:.0f}s with a cold cache: {result['verdict']}"
