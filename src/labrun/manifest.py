@@ -15,12 +15,12 @@ from typing import Any
 from labrun.durations import parse_duration
 from labrun.errors import ManifestError
 
-ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # matched whole: fullmatch
 TARGETS = ("local", "aws")
 REQUIRES = ("docker", "aws")
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
 # Policy rules that refuse a resource unless the lab's [policy] allow lists them.
-REFUSABLE = ("nat-gateway", "eks-cluster", "gpu-instance", "instance-size")
+REFUSABLE = ("nat-gateway", "eks-cluster", "gpu-instance", "instance-size", "unknown-at-plan")
 
 _TOP_KEYS = {
     "id", "title", "summary", "version", "difficulty", "duration", "ttl", "max_ttl",
@@ -102,7 +102,7 @@ def parse_manifest(data: dict[str, Any], path: Path) -> Manifest:
     v = _Validator(path)
     v.no_unknown_keys(data, _TOP_KEYS, "")
     lab_id = v.string(data, "id", required=True)
-    if not ID_RE.match(lab_id):
+    if not ID_RE.fullmatch(lab_id):
         v.fail("id", f"{lab_id!r} must use only a-z, 0-9 and '-' (at most 64)")
     if lab_id != path.parent.name:
         v.fail("id", f"{lab_id!r} must equal the lab's folder name {path.parent.name!r}")
@@ -250,7 +250,7 @@ class _Validator:
     def task(self, item: dict[str, Any], prefix: str) -> Task:
         self.no_unknown_keys(item, _TASK_KEYS, prefix)
         task_id = self.string(item, "id", required=True, prefix=prefix)
-        if not ID_RE.match(task_id):
+        if not ID_RE.fullmatch(task_id):
             self.fail(prefix + "id", f"{task_id!r} must use only a-z, 0-9 and '-'")
         points = item.get("points", 1)
         if isinstance(points, bool) or not isinstance(points, int) or points < 0:

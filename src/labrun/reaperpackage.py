@@ -85,6 +85,14 @@ def build(dest: Path) -> Path:
     return dest
 
 
+def write_for_terraform(folder: Path) -> dict[str, str]:
+    """The zip and the sweep's policy statement as files, for terraform/cloud-reaper."""
+    package = build(folder / "labrun-reaper.zip")
+    policy = folder / "sweep-policy.json"
+    policy.write_text(json.dumps(sweep_policy(), indent=1) + "\n", encoding="utf-8")
+    return {"package": str(package), "policy": str(policy), "handler": HANDLER}
+
+
 def sweep_policy() -> dict[str, Any]:
     """The IAM statement of what the sweep may call: list, describe, tag-read and delete."""
     return {

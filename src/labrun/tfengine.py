@@ -124,6 +124,11 @@ class Terraform:
     def apply(self, progress: ProgressCallback | None = None) -> RunResult:
         return self._with_sensitive_outputs(self._run("apply", self._apply_args(), progress))
 
+    def apply_plan(self, plan_file: str, progress: ProgressCallback | None = None) -> RunResult:
+        """Apply exactly a saved plan (Terraform refuses one that the state has outdated)."""
+        args = ["apply", "-input=false", "-no-color", "-json", plan_file]
+        return self._with_sensitive_outputs(self._run("apply", args, progress))
+
     def init_and_plan(self, plan_file: str, progress: ProgressCallback | None = None) -> RunResult:
         """init, then `plan -out=plan_file`: one process with the embedded Terraform (loading
         it costs more than a small plan), two with an executable."""

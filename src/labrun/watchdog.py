@@ -207,6 +207,8 @@ def main() -> int:
     failed_at: dict[str, float] = {}
     _log(f"watching {labrun_home()} (pid {os.getpid()})")
     while True:
+        if not store.path.exists():  # its LABRUN_HOME was deleted: nothing left to watch
+            return 0
         live = store.sessions(live_only=True)
         if not live:
             _forget_self()

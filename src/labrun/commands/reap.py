@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from labrun.commands import json_option
@@ -223,6 +225,28 @@ def deploy(
             f"The cloud reaper {result.function_name} runs every {every} in account "
             f"{result.account_id}, {result.region}. `labrun reaper status` shows its last run."
         )
+    return 0
+
+
+@reaper.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def package(folder: Path, as_json: bool) -> int:
+    """Write the cloud reaper's zip and its IAM policy into FOLDER (for Terraform).
+
+    \b
+    The same zip and policy `labrun reaper deploy` uses, for the module in
+    terraform/cloud-reaper (its variable package_dir is FOLDER):
+      labrun reaper package build/reaper
+      terraform apply -var package_dir=build/reaper -var owner=$LABRUN_OWNER
+    """
+    from labrun import reaperpackage
+
+    written = reaperpackage.write_for_terraform(folder)
+    if as_json:
+        print_json(written)
+    else:
+        console().print(f"Wrote {written['package']} and {written['policy']}.")
     return 0
 
 
