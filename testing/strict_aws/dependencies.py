@@ -37,8 +37,9 @@ def refusal(strict: Backend, request: Request) -> Answer | None:
 
 def _id_of(request: Request) -> str:
     for name in ("GroupId", "VpcId", "SubnetId", "InternetGatewayId", "AllocationId",
-                 "VolumeId", "NetworkInterfaceId", "RouteTableId", "UserName", "RoleName",
-                 "PolicyArn", "InstanceProfileName", "GroupName", "SerialNumber"):  # fmt: skip
+                 "AssociationId", "VolumeId", "NetworkInterfaceId", "RouteTableId", "UserName",
+                 "RoleName", "PolicyArn", "InstanceProfileName", "GroupName",
+                 "SerialNumber"):  # fmt: skip
         if name in request.params:
             return request.param(name)
     return ""
@@ -187,6 +188,21 @@ def _address_users(strict: Backend, request: Request) -> Iterator[str]:
     for address in addresses:  # a live NAT gateway's address is associated with its interface
         if address.get("AssociationId") and address.get("NetworkInterfaceId") not in leftovers:
             yield address["AssociationId"]
+
+
+@depends("ec2:DisassociateAddress", "InvalidIPAddress.InUse",
+         "Address {id} is used by NAT gateway {what}: it is released when the gateway is "
+         "deleted.")  # fmt: skip
+def _nat_address(strict: Backend, request: Request) -> Iterator[str]:
+    """A NAT gateway's address cannot be taken from it (moto lets it go)."""
+    ec2, association = _ec2(strict, request), request.param("AssociationId")
+    live = set(_live_nat_gateways(strict, ec2, []))
+    for gateway in ec2.describe_nat_gateways()["NatGateways"]:
+        addresses = gateway.get("NatGatewayAddresses", [])
+        if gateway["NatGatewayId"] in live and any(
+            a.get("AssociationId") == association for a in addresses
+        ):
+            yield gateway["NatGatewayId"]
 
 
 @depends("ec2:DeleteVolume", "VolumeInUse", "Volume {id} is currently attached to {what}")
