@@ -40,7 +40,9 @@ def poll(what: str, ready: Callable[[], bool], deadline: float = DEADLINE) -> No
 
 
 def start(test_labs: Path, ttl: str) -> dict[str, object]:
-    proc = labrun("start", "grading-demo", "--labs-dir", str(test_labs), "--ttl", ttl, "--json")
+    proc = labrun(
+        "start", "grading-demo", "--labs-dir", str(test_labs), "--ttl", ttl, "--new", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     started: dict[str, object] = json.loads(proc.stdout)
     started["stderr"] = proc.stderr

@@ -51,18 +51,21 @@ def _render(report: object) -> None:
     from labrun.reaper import ReapReport
 
     assert isinstance(report, ReapReport)
+    from rich.markup import escape
+
     out = console()
     verb = "would tear down" if report.dry_run else "tore down"
     if not report.sessions and not report.orphans:
         out.print("Nothing to reap: no expired session, no orphan.")
     for s in report.sessions:
         state = "" if report.dry_run else (" ok" if s.get("ok") else " [red]incomplete[/]")
-        out.print(f"{verb} session {s['session']} ({s['lab']}): {s['reason']}{state}")
+        out.print(f"{verb} session {s['session']} ({s['lab']}): {escape(s['reason'])}{state}")
     for o in report.orphans:
         done = verb if o["removed"] else "would tear down (confirm with --yes)"
-        out.print(f"{done} orphan {o['kind']} {o['name']} of session {o['session']}: {o['why']}")
+        line = f"{done} orphan {o['kind']} {o['name']} of session {o['session']}: {o['why']}"
+        out.print(line, markup=False)
     for failure in report.failures:
-        out.print(f"[red]failed: {failure}[/]")
+        out.print(f"failed: {failure}", style="red", markup=False)
 
 
 @click.group()
