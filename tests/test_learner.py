@@ -294,6 +294,19 @@ def test_durations_of_zero_or_without_unit_get_one_clear_message() -> None:
     assert labrun_json("status", "--all")["sessions"] == []  # nothing was started
 
 
+def test_a_refused_extension_counts_to_the_second() -> None:
+    session = start("--ttl", "1h59m30s")["session"]  # learner-demo's max_ttl is 2h
+    refused = labrun("extend", "1m")
+    one_line_error(
+        refused,
+        f"cannot extend {session} by 1m00s: a session of learner-demo lives at most 2h00m "
+        f"(its max_ttl) and {session} already has 1h59m30s of it; extend it by at most 30s",
+    )
+    assert labrun_json("extend", "30s")["time_left_seconds"] > 7000
+    one_line_error(labrun("extend", "1s"), "it cannot be extended any more")
+    assert labrun_json("stop")["ok"]
+
+
 def test_ended_sessions_have_no_time_left() -> None:
     session = start()["session"]
     assert labrun_json("stop")["ok"]
