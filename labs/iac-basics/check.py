@@ -253,8 +253,8 @@ def apply(ctx):
                 f"your state records the {kind} {wanted[resource_type]}, but the cloud has no "
                 "such thing (deleted outside Terraform?)"
             )
-            hint = (
-                hint or "`labrun terraform apply` creates it again (it compares the state with the cloud)."
+            hint = hint or (
+                "`labrun terraform apply` creates it again (it compares the state with the cloud)."
             )
     if problems:
         raise CheckFailed("; ".join(problems), hint=hint, score=(2 - len(problems)) / 2)
@@ -285,7 +285,9 @@ def tags(ctx):
         if missing:
             shown = ", ".join(f"{k} = {v!r}" for k, v in missing.items())
             problems.append(f"the {kind} {name} lacks {shown}")
-            hints.append(f"Add `tags = {TAGS_HCL}` to both resources, then `labrun terraform apply`.")
+            hints.append(
+                f"Add `tags = {TAGS_HCL}` to both resources, then `labrun terraform apply`."
+            )
         elif found.get("labrun:session") != ctx.session:
             problems.append(f"the {kind} {name} lacks labrun's tags (labrun:session)")
             hints.append(
