@@ -237,6 +237,7 @@ def test_shell_shows_a_prompt_marker_survives_ctrl_c_and_exit_returns(
     env = {**os.environ, "SHELL": program, "HOME": str(tmp_path), "TERM": "dumb", "PS1": "$ "}
     argv = [sys.executable, "-m", "labrun", "shell"]
     with Terminal(argv, env, tmp_path) as terminal:
+        terminal.expect(f"a shell in session {session}'s workspace; `exit` comes back")
         terminal.expect(f"(labrun {session}) ")
         # A Ctrl-C meant for the shell's command reaches labrun too: it must keep waiting.
         os.kill(terminal.pid, signal.SIGINT)
