@@ -18,6 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from labrun import reaperpackage
+from labrun.errors import LabrunError
 from labrun.sweep import Marks
 from labrun.sweep.aws import AwsSweeper
 from testing.cli import labrun, labrun_json
@@ -168,9 +169,8 @@ def test_the_uploaded_zip_runs_with_only_boto3_and_reaps_only_expired_owned_reso
     # The exact zip that was uploaded, in a Python that has boto3 and nothing else.
     function = aws_client(aws, "lambda").get_function_configuration(FunctionName=name)
     root = unpack(Path(deployed["package"]), tmp_path / "task")
-    assert sorted(p.name for p in (root / "labrun").iterdir() if p.suffix == ".py") == [
-        "__init__.py", "errors.py"
-    ]  # fmt: skip
+    unpacked = {str(p.relative_to(root)) for p in root.rglob("*.py")}
+    assert "labrun/sweep/lambda_handler.py" in unpacked and "labrun/store.py" not in unpacked
     function_env = {**aws, **function["Environment"]["Variables"]}
     receipt = run_handler(lambda_python, root, function["Handler"], function_env)
 
@@ -189,6 +189,31 @@ def test_the_uploaded_zip_runs_with_only_boto3_and_reaps_only_expired_owned_reso
     assert mine["last_run"]["sessions"][0]["session"] == "sexpired"
     shown = labrun("reaper", "status").stdout
     assert f"Cloud: {name} in us-east-1" in shown and "1 expired sessions" in shown
+
+
+def test_an_all_owners_reaper_reaps_every_owners_expired_sessions_and_only_those(
+    aws: dict[str, str], owner: str, tmp_path: Path, lambda_python: Path
+) -> None:
+    deployed = labrun_json("reaper", "deploy", "--all-owners")
+    assert deployed["function_name"] == "labrun-reaper-all-owners"
+    past, future = timedelta(minutes=-5), timedelta(hours=3)
+    bucket(aws, "expired-mine", marks("smine000", owner, past))
+    bucket(aws, "expired-theirs", marks("stheirs0", "someone-else", past))
+    bucket(aws, "live-theirs", marks("slive000", "someone-else", future))
+    bucket(aws, "no-owner", marks("snoowner", None, past))  # a session tag alone
+
+    function = aws_client(aws, "lambda").get_function_configuration(
+        FunctionName=deployed["function_name"]
+    )
+    assert function["Environment"]["Variables"]["LABRUN_REAPER_OWNERS"] == "*"
+    root = unpack(Path(deployed["package"]), tmp_path / "task")
+    env = {**aws, **function["Environment"]["Variables"]}
+    receipt = run_handler(lambda_python, root, function["Handler"], env)
+
+    assert buckets(aws) == {"live-theirs", "no-owner"}
+    assert sorted(s["session"] for s in receipt["sessions"]) == ["smine000", "stheirs0"]
+    kept = {k["session"]: k["why"] for k in receipt["kept"]}
+    assert kept == {"slive000": "live", "snoowner": "no owner mark"}
 
 
 def test_the_python_of_the_test_has_no_labrun(lambda_python: Path) -> None:
@@ -254,6 +279,21 @@ def test_the_package_holds_the_sweeps_import_closure_and_nothing_else() -> None:
     closure = reaperpackage.closure()
     assert "labrun.sweep.aws" in closure and "labrun.sweep.aws_types" in closure
     assert not {"labrun.store", "labrun.cli", "labrun.sweep.docker"} & set(closure)
+    # What the Lambda runtime lacks is refused by name, never packaged to fail at run time.
+    with pytest.raises(
+        LabrunError, match=r"imports docker\.errors, which the Lambda Python runtime"
+    ):
+        reaperpackage.closure("labrun.sweep.docker")
+
+
+def test_the_policy_covers_every_service_the_sweep_registers() -> None:
+    from labrun.sweep.aws_types import REGISTRY
+
+    actions = reaperpackage.sweep_actions()
+    for rtype in REGISTRY.values():
+        prefix = reaperpackage.iam_action(rtype.service, "X").split(":")[0]
+        assert any(a.startswith(f"{prefix}:Delete") or a.startswith(f"{prefix}:Terminate")
+                   for a in actions), rtype.kind  # fmt: skip
 
 
 def test_the_terraform_module_parses_and_deploys_what_the_cli_deploys(tmp_path: Path) -> None:

@@ -244,6 +244,10 @@ def test_a_nat_gateway_stays_deleting_and_holds_its_address(strict_aws: StrictAw
     with pytest.raises(ClientError) as in_use:
         ec2.release_address(AllocationId=address)
     assert code(in_use) == "InvalidIPAddress.InUse"
+    association = ec2.describe_addresses(AllocationIds=[address])["Addresses"][0]["AssociationId"]
+    with pytest.raises(ClientError) as held:  # nor can it be taken from the gateway
+        ec2.disassociate_address(AssociationId=association)
+    assert code(held) == "InvalidIPAddress.InUse"
     with pytest.raises(ClientError) as subnet_used:
         ec2.delete_subnet(SubnetId=subnet)
     assert code(subnet_used) == "DependencyViolation"

@@ -7,10 +7,13 @@ through the proxy, as a teardown on real AWS would.
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from labrun.sweep import UNLISTED, Found, Marks, sweep
 from labrun.sweep.aws import AwsSweeper
+from testing.cli import labrun, labrun_json
 from testing.strict_aws import StrictAws
 
 MARKS = Marks("s1", "o1")
@@ -223,3 +226,46 @@ def test_a_labs_network_is_swept_on_strict_aws(strict_aws: StrictAws) -> None:
         "aws:ec2:natgateway",
     }  # fmt: skip
     assert [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")] == []
+
+
+def test_stop_on_strict_aws_sweeps_what_it_may_and_names_what_it_could_not(
+    strict_aws: StrictAws, tmp_path: Path, test_labs: Path, labrun_home: Path
+) -> None:
+    """The whole `labrun stop`, on a restricted learner's AWS: no iam:ListRoles."""
+    labs = tmp_path / "labs"
+    shutil.copytree(test_labs / "s3-hello", labs / "s3-hello")
+    manifest = labs / "s3-hello" / "lab.toml"
+    manifest.write_text(manifest.read_text().replace('["local"]', '["local", "aws"]'))
+    labrun_home.mkdir(parents=True, exist_ok=True)
+    (labrun_home / "config.toml").write_text('[aws]\nallowed_account_ids = ["123456789012"]\n')
+    start = ("start", "s3-hello", "--labs-dir", str(labs), "--target", "aws")
+    session = labrun_json(*start, env=strict_aws.env)["session"]
+    # The learner's own queue, tagged by hand with the session's id alone.
+    queue(strict_aws, "learners-queue", {"labrun:session": session})
+    strict_aws.deny("iam:ListRoles")
+    strict_aws.throttle("s3", times=2)
+
+    stopped = labrun("stop", "--json", env=strict_aws.env)
+
+    receipt = json.loads(stopped.stdout)
+    assert stopped.returncode == 1 and receipt["ok"] is False
+    denied = [e for e in receipt["errors"] if e.startswith("aws:iam:role *: ")]
+    assert len(denied) == 1 and "AccessDenied" in denied[0] and "iam:ListRoles" in denied[0]
+    assert {(r["kind"], r["id"]) for r in receipt["swept"]} >= {("aws:sqs:queue", "learners-queue")}
+    assert queues(strict_aws) == []
+    assert strict_aws.moto("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_call_that_keeps_failing_is_tried_three_times_then_named(strict_aws: StrictAws) -> None:
+    seeded = {queue(strict_aws, "q1", tags())}
+    role(strict_aws, "r1", tags())
+    strict_aws.drop("iam:ListRoles", times=None)  # the connection drops, every time
+
+    result = sweep(AwsSweeper(strict_aws.env), MARKS)
+
+    assert keys(result.removed) == seeded
+    assert [(f.kind, f.id) for f, _ in result.failed] == [("aws:iam:role", UNLISTED)]
+    assert "ConnectionClosedError" in result.errors[0]
+    # Three attempts in each of the three listings (the first, the one after the deletes,
+    # the final one), not eight: a place that is down is reported, not waited for.
+    assert strict_aws.answers("iam:ListRoles") == ["dropped"] * 9

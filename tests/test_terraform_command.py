@@ -105,3 +105,20 @@ def test_init_uses_the_provider_mirror(played: LabSession, tmp_path: Path) -> No
     said = " ".join(init.stderr.split())  # Terraform wraps its lines
     assert "labrun-test/none was not found in any of the search locations" in said
     assert f"- {mirror}" in said
+
+
+def test_in_a_workspace_the_session_is_that_workspaces(played: LabSession) -> None:
+    """With two sessions active, the one whose workspace the folder is in is the one used."""
+    other = LabSession.start("python-engineering", played.home)
+    try:
+        probe = played.workspace / "probe"
+        probe.mkdir()
+        (probe / "main.tf").write_text(MODULE)
+        assert terraform(played, probe, "init").returncode == 0
+        applied = terraform(played, probe, "apply", "-auto-approve")
+        assert applied.returncode == 0, applied.stderr
+        assert (probe / "seen.txt").read_text().endswith(f" {played.id}")
+        assert terraform(played, probe, "destroy", "-auto-approve").returncode == 0
+    finally:
+        code, receipt = other.stop()
+    assert code == 0 and receipt["ok"], receipt

@@ -40,7 +40,9 @@ def poll(what: str, ready: Callable[[], bool], deadline: float = DEADLINE) -> No
 
 
 def start(test_labs: Path, ttl: str) -> dict[str, object]:
-    proc = labrun("start", "grading-demo", "--labs-dir", str(test_labs), "--ttl", ttl, "--json")
+    proc = labrun(
+        "start", "grading-demo", "--labs-dir", str(test_labs), "--ttl", ttl, "--new", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     started: dict[str, object] = json.loads(proc.stdout)
     started["stderr"] = proc.stderr
@@ -104,6 +106,8 @@ def test_one_watchdog_per_home_and_status_says_expiry_is_armed(
 
     shown = labrun("status")
     assert f"Expiry armed: the watchdog (pid {pid}) tears {two} down" in shown.stdout
+    reapers = labrun_json("reaper", "status")
+    assert reapers["watchdog"]["pid"] == pid and reapers["cloud"]["checked"] is False
     for sid in (one, two):
         labrun_json("stop", sid)
     poll("the watchdog to exit", lambda: watchdog.process_start(pid) is None)

@@ -19,12 +19,15 @@ from labrun.commands import (
     env,
     extend,
     grade,
+    hint,
+    instructions,
     lab,
     lab_info,
     plan,
     prices,
     providers,
     reap,
+    shell,
     start,
     status,
     stop,
@@ -35,10 +38,15 @@ from labrun.commands import (
 EPILOG = """\b
 A typical session:
   labrun list                      # the labs you can take
-  labrun start python-engineering  # provision a lab, show its instructions
-  eval "$(labrun env)"             # put your shell in the lab's cloud
+  labrun start python-engineering  # provision a lab (again: shows the running one)
+  labrun instructions              # read what to do
+  labrun shell                     # work in the workspace, in the lab's cloud
   labrun check                     # grade your work (as often as you like)
+  labrun hint                      # stuck? one more hint at a time
   labrun stop                      # tear everything down and prove nothing is left
+
+No session id to type: a command that takes SESSION uses the one named, else
+LABRUN_SESSION, else the session whose workspace you are in, else the only active one.
 """
 
 
@@ -56,8 +64,9 @@ def cli() -> None:
 
 
 for command in (
-    lab_info.list_labs, lab_info.show, start.start, env.env, status.status, check.check,
-    stop.stop, reap.reap, reap.reaper, cloud.cloud,
+    lab_info.list_labs, lab_info.show, start.start, instructions.instructions, shell.shell,
+    env.env, status.status, check.check, hint.hint, stop.stop,
+    reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
     classroom.class_group,
     ui.ui,

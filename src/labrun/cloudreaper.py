@@ -184,13 +184,16 @@ def undeploy(env: Mapping[str, str], owner: str | None) -> list[str]:
 
 def status(env: Mapping[str, str], owner: str | None) -> list[CloudStatus]:
     """This owner's reaper and the all-owners one, in the account and region of `env`."""
-    names = [function_name(owner)] + ([function_name(None)] if owner else [])
-    return [_status_of(env, name) for name in names]
+    return [_status_of(env, name) for name in _serving(owner)]
 
 
 def deployed(env: Mapping[str, str], owner: str) -> bool:
     """Whether a cloud reaper serves `owner` (its own or an all-owners one) where `env` points."""
-    return any(s.deployed and s.enabled for s in status(env, owner))
+    return any(_status_of(env, n, with_last_run=False).enabled for n in _serving(owner))
+
+
+def _serving(owner: str | None) -> list[str]:
+    return [function_name(owner)] + ([function_name(None)] if owner else [])
 
 
 def log_groups(name: str) -> tuple[str, str]:
@@ -213,7 +216,7 @@ def role_policy(name: str, account: str, region: str) -> str:
     )
 
 
-def _status_of(env: Mapping[str, str], name: str) -> CloudStatus:
+def _status_of(env: Mapping[str, str], name: str, with_last_run: bool = True) -> CloudStatus:
     try:
         client(env, "lambda").get_function_configuration(FunctionName=name)
     except Exception as exc:
@@ -227,7 +230,8 @@ def _status_of(env: Mapping[str, str], name: str) -> CloudStatus:
     except Exception as exc:
         if error_code(exc) not in GONE:
             raise
-    return CloudStatus(name, True, schedule, enabled, last_run(env, name))
+    run = last_run(env, name) if with_last_run else None
+    return CloudStatus(name, True, schedule, enabled, run)
 
 
 def last_run(env: Mapping[str, str], name: str) -> dict[str, Any] | None:

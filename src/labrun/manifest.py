@@ -27,7 +27,7 @@ _TOP_KEYS = {
     "targets", "requires", "tasks", "budget_usd", "check_timeout", "policy", "costs",
 }  # fmt: skip
 _COST_KEYS = {"type", "count", "values"}
-_TASK_KEYS = {"id", "title", "points", "hint", "timeout"}
+_TASK_KEYS = {"id", "title", "points", "hint", "hints", "timeout"}
 _POLICY_KEYS = {"allow", "regions", "instance_types"}
 
 
@@ -57,8 +57,13 @@ class Task:
     id: str
     title: str
     points: int = 1
-    hint: str = ""
+    hints: tuple[str, ...] = ()  # levels, revealed one at a time (`labrun hint TASK`)
     timeout: float | None = None  # seconds; None means the lab's check_timeout
+
+    @property
+    def hint(self) -> str:
+        """The first level: what `labrun check` shows when the task does not pass."""
+        return self.hints[0] if self.hints else ""
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,18 @@ class _Validator:
             self.fail(prefix + key, f"must be a list of strings, not {value!r}")
         return tuple(value)
 
+    def hints(self, item: dict[str, Any], prefix: str) -> tuple[str, ...]:
+        """`hint = "..."` (one level) or `hints = ["...", "..."]` (levels, gentlest first)."""
+        if "hint" in item and "hints" in item:
+            self.fail(prefix + "hints", "give either hint (one level) or hints (a list), not both")
+        if "hint" in item:
+            hint = self.string(item, "hint", prefix=prefix)
+            return (hint,) if hint.strip() else ()
+        value = item.get("hints", [])
+        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+            self.fail(prefix + "hints", f"must be a list of non-empty strings, not {value!r}")
+        return tuple(value)
+
     def tasks(self, data: dict[str, Any]) -> tuple[Task, ...]:
         raw = data.get("tasks")
         if raw is None:
@@ -259,6 +276,6 @@ class _Validator:
             id=task_id,
             title=self.string(item, "title", required=True, prefix=prefix),
             points=points,
-            hint=self.string(item, "hint", prefix=prefix),
+            hints=self.hints(item, prefix),
             timeout=self.number(item, "timeout", minimum=1.0, prefix=prefix),
         )

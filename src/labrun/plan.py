@@ -150,7 +150,7 @@ def make_plan(terraform: Terraform, progress: ProgressCallback | None = None) ->
     result = terraform.init_and_plan(PLAN_FILE, progress)
     if not result.ok:
         first = result.errors[0] if result.errors else "unknown error"
-        raise LabrunError(f"terraform plan failed: {first}")
+        raise LabrunError(f"terraform {result.operation} failed: {first}")  # init or plan
     document = terraform.show_json(PLAN_FILE)
     if document is None:
         raise LabrunError(f"terraform show -json failed (see {terraform.log_path})")

@@ -11,6 +11,7 @@ from labrun.commands import json_option, labs_dir_option
 from labrun.durations import format_duration
 from labrun.manifest import Manifest
 from labrun.output import console, err_console, print_json
+from labrun.render import plain
 
 if TYPE_CHECKING:
     from labrun.mirror import Need
@@ -60,7 +61,8 @@ def list_labs(labs_dir: Path | None, as_json: bool) -> int:
         missing = [n.provider for n in needs[lab.id] if not n.offline]
         offline = "no: " + ", ".join(dict.fromkeys(missing)) if missing else "yes"
         requires = ", ".join(m.requires) or "-"
-        table.add_row(m.id, m.title, m.difficulty, m.duration, requires, offline)
+        cells = (m.id, m.title, m.difficulty, m.duration, requires, offline)
+        table.add_row(*(plain(c) for c in cells))
     console().print(table)
     if any(not n.offline for lab_needs in needs.values() for n in lab_needs):
         console().print(OFFLINE_NOTE, highlight=False)
@@ -71,7 +73,7 @@ def list_labs(labs_dir: Path | None, as_json: bool) -> int:
             highlight=False,
         )
     for exc in broken:
-        err_console().print(f"[yellow]skipped a broken lab:[/] {exc}")
+        err_console().print(f"skipped a broken lab: {exc}", style="yellow", markup=False)
     console().print("Start one with [bold]labrun start LAB[/]; read it first with labrun show LAB.")
     return 0
 
@@ -144,7 +146,7 @@ def _tasks_table(manifest: Manifest) -> None:
     for column in ("task", "title", "points"):
         table.add_column(column)
     for task in manifest.tasks:
-        table.add_row(task.id, task.title, str(task.points))
+        table.add_row(plain(task.id), plain(task.title), str(task.points))
     console().print(table)
 
 

@@ -54,20 +54,23 @@ def _render(report: object) -> None:
     from labrun.reaper import ReapReport
 
     assert isinstance(report, ReapReport)
+    from rich.markup import escape
+
     out = console()
     verb = "would tear down" if report.dry_run else "tore down"
     if not report.sessions and not report.orphans:
         out.print("Nothing to reap: no expired session, no orphan.")
     for s in report.sessions:
         state = "" if report.dry_run else (" ok" if s.get("ok") else " [red]incomplete[/]")
-        out.print(f"{verb} session {s['session']} ({s['lab']}): {s['reason']}{state}")
+        out.print(f"{verb} session {s['session']} ({s['lab']}): {escape(s['reason'])}{state}")
     for o in report.orphans:
         done = verb if o["removed"] else "would tear down (confirm with --yes)"
-        out.print(f"{done} orphan {o['kind']} {o['name']} of session {o['session']}: {o['why']}")
+        line = f"{done} orphan {o['kind']} {o['name']} of session {o['session']}: {o['why']}"
+        out.print(line, markup=False)
     for warning in report.warnings:
-        out.print(f"[yellow]warning: {warning}[/]")
+        out.print(f"warning: {warning}", style="yellow", markup=False)
     for failure in report.failures:
-        out.print(f"[red]failed: {failure}[/]")
+        out.print(f"failed: {failure}", style="red", markup=False)
 
 
 @click.group()
@@ -109,16 +112,23 @@ def install(every: str, as_json: bool) -> int:
 def reaper_status(as_json: bool) -> int:
     """Show both reapers: the local schedule, and the cloud reaper of your AWS account.
 
-    The cloud one is looked for in the account and region of your AWS settings when
-    config.toml allows an account (aws.allowed_account_ids), with its last run's receipt.
+    The session watchdog is shown too. The cloud one is looked for in the account and
+    region of your AWS settings when config.toml allows an account
+    (aws.allowed_account_ids), with its last run's receipt.
     """
-    from labrun import schedule
+    from labrun import schedule, watchdog
 
     result = schedule.status()
+    dog = watchdog.status()
     cloud = _cloud_status()
     if as_json:
-        print_json({**result.to_json(), "cloud": cloud})
+        print_json({**result.to_json(), "watchdog": dog.to_json(), "cloud": cloud})
         return 0
+    if dog.running and dog.sessions:
+        sid, at = dog.sessions[0]
+        console().print(f"Watchdog: pid {dog.pid}, next expiry {sid} at {at}.")
+    else:
+        console().print("Watchdog: not running (`labrun start` arms it for each session).")
     if result.installed:
         console().print(f"Local: the reaper runs every {result.every} ({result.method}).")
     else:

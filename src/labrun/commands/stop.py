@@ -26,6 +26,8 @@ def stop(session: str | None, forget_state: bool, as_json: bool) -> int:
     your shell's), and prints a receipt. Exits 0 only when nothing of the session
     remains; otherwise 1, and the session stays listed so that `labrun stop` can try
     again. Exits 3, touching nothing, when your credentials reach another AWS account.
+    SESSION may be left out: labrun takes LABRUN_SESSION, else the session whose workspace
+    you are in, else the only active one.
     """
     from labrun import selection, teardown
     from labrun.progress import terraform_progress

@@ -9,13 +9,15 @@ provider mirror for `init` when LABRUN_PROVIDER_MIRROR is set. Its exit code is 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from labrun.errors import BadInput
-from labrun.session import Session
+
+if TYPE_CHECKING:  # not imported for `labrun --help`
+    from labrun.session import Session
 
 
 @click.command(
@@ -51,6 +53,8 @@ def terraform(session_id: str | None, args: tuple[str, ...]) -> int:
 
 def run(session: Session, args: list[str], folder: Path) -> int:
     """Terraform ARGS in ``folder`` with ``session``'s environment; its exit code."""
+    import subprocess
+
     from labrun.tfengine import terraform_command
     from labrun.tfworker import DIRECT
 

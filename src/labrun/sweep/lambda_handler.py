@@ -58,14 +58,23 @@ def reap(sweeper: AwsSweeper, owners: list[str], now: datetime | None = None) ->
         for (session, mark_owner), items in _by_session(found).items():
             due = hard_expiry(items)
             entry = {"session": session, "owner": mark_owner, "hard_expires_at": due}
-            if due is None or _parse(due) > now:
-                why = "no hard expiry" if due is None else "live"
+            why = _kept_because(mark_owner, due, now)
+            if why:
                 receipt["kept"].append({**entry, "why": why})
                 continue
             receipt["sessions"].append(_sweep_one(sweeper, session, mark_owner, entry))
     receipt["ok"] = not receipt["errors"] and all(s["ok"] for s in receipt["sessions"])
     receipt["finished_at"] = _stamp(datetime.now(UTC))
     return receipt
+
+
+def _kept_because(owner: str | None, due: str | None, now: datetime) -> str | None:
+    """Why a session's resources stay, or None when they are due."""
+    if owner is None:
+        return "no owner mark"  # the reaper serves owners: a session tag alone is not enough
+    if due is None:
+        return "no hard expiry"
+    return "live" if _parse(due) > now else None
 
 
 def hard_expiry(items: list[Found]) -> str | None:
