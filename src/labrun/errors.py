@@ -28,3 +28,13 @@ class ManifestError(BadInput):
 
 class SessionBusy(LabrunError):
     """Another live labrun process holds the session's lease."""
+
+
+class LeaseLost(LabrunError):
+    """This process no longer holds the session's lease: another one took it over."""
+
+
+class Interrupted(LabrunError):
+    """Ctrl-C: printed as one line (what was left, and how to stop it), exit code 130."""
+
+    exit_code = 130

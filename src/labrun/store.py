@@ -12,11 +12,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from labrun.errors import BadInput, LabrunError
+from labrun.errors import BadInput, LabrunError, LeaseLost
 from labrun.home import labrun_home
 from labrun.session import LIVE_STATUSES, STATUSES, Session, parse_rfc3339, rfc3339, utcnow
 
@@ -36,7 +37,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     holder_pid INTEGER,
     heartbeat_at TEXT,
     hourly_usd REAL,
-    budget_usd REAL
+    budget_usd REAL,
+    holder_started INTEGER,
+    lease_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,14 +60,30 @@ CREATE INDEX IF NOT EXISTS journal_by_session ON journal(session_id, seq);
 CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
 """
 # Bumped whenever SCHEMA changes; a store of another version is refused, not misread.
-SCHEMA_VERSION = 2
-# What brings a store of an older version to the next one (2: the cost meter's columns).
+SCHEMA_VERSION = 3
+# What brings a store of an older version to the next one (2: the cost meter's columns;
+# 3: the lease holder's process start time and the lease's generation, its fence).
 MIGRATIONS = {
     1: (
         "ALTER TABLE sessions ADD COLUMN hourly_usd REAL",
         "ALTER TABLE sessions ADD COLUMN budget_usd REAL",
     ),
+    2: (
+        "ALTER TABLE sessions ADD COLUMN holder_started INTEGER",
+        "ALTER TABLE sessions ADD COLUMN lease_generation INTEGER NOT NULL DEFAULT 0",
+    ),
 }
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """A session's lease as stored: who holds it (pid, process start time in clock ticks
+    after boot), their last heartbeat, and its generation (bumped by every acquisition)."""
+
+    pid: int | None
+    started: int | None
+    heartbeat_at: datetime | None
+    generation: int
 
 
 class SessionStore:
@@ -162,9 +181,10 @@ class SessionStore:
             return False
         return True
 
-    def update(self, session_id: str, **fields: Any) -> None:
+    def update(self, session_id: str, fence: int | None = None, **fields: Any) -> None:
         """Change some fields of a session (status, outputs, env, expires_at, and its cost
-        meter: hourly_usd, budget_usd)."""
+        meter: hourly_usd, budget_usd). With `fence` (a lease generation), only while the
+        lease is still of that generation: LeaseLost otherwise."""
         allowed = {"status", "outputs", "env", "expires_at", "hourly_usd", "budget_usd"}
         unknown = set(fields) - allowed
         if unknown:
@@ -173,10 +193,14 @@ class SessionStore:
             raise ValueError(f"unknown status {fields['status']!r}")
         values = {k: _to_column(v) for k, v in fields.items()}
         assignments = ", ".join(f"{k} = :{k}" for k in values)
+        where = "id = :id" + ("" if fence is None else " AND lease_generation = :fence")
         with self._write() as db:
-            db.execute(
-                f"UPDATE sessions SET {assignments} WHERE id = :id", {**values, "id": session_id}
-            )
+            changed = db.execute(
+                f"UPDATE sessions SET {assignments} WHERE {where}",
+                {**values, "id": session_id, "fence": fence},
+            ).rowcount
+            if fence is not None and not changed:
+                raise LeaseLost(f"session {session_id}: this process no longer holds its lease")
             if "status" in fields:
                 _journal(db, session_id, "status", {"status": fields["status"]})
 
@@ -184,43 +208,54 @@ class SessionStore:
         self,
         session_id: str,
         pid: int,
-        stale_after: timedelta,
-        alive: Callable[[int], bool],
-    ) -> int | None:
-        """Take the session's lease for `pid`; the live holder's pid when someone else has it."""
-        now = utcnow()
+        started: int | None,
+        live: Callable[[LeaseRecord], bool],
+    ) -> LeaseRecord:
+        """Take the session's lease for process `pid` (started at `started`) unless another
+        holder is `live`; the lease as it is afterwards (its holder: `pid`, or the other)."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT holder_pid, heartbeat_at FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-            if row is None:
+            current = _lease(db, session_id)
+            if current is None:
                 raise BadInput(f"no session {session_id!r}")
-            holder, beat = row["holder_pid"], row["heartbeat_at"]
-            fresh = beat is not None and now - parse_rfc3339(beat) < stale_after
-            if holder not in (None, pid) and fresh and alive(holder):
-                return int(holder)
+            mine = current.pid == pid and current.started in (None, started)
+            if current.pid is not None and not mine and live(current):
+                return current
+            now = utcnow()
+            taken = LeaseRecord(pid, started, now, current.generation + 1)
             db.execute(
-                "UPDATE sessions SET holder_pid = ?, heartbeat_at = ? WHERE id = ?",
-                (pid, rfc3339(now), session_id),
+                "UPDATE sessions SET holder_pid = ?, holder_started = ?, heartbeat_at = ?, "
+                "lease_generation = ? WHERE id = ?",
+                (pid, started, rfc3339(now), taken.generation, session_id),
             )
-            if holder not in (None, pid):
-                _journal(db, session_id, "lease-taken-over", {"from_pid": holder, "pid": pid})
-        return None
+            if current.pid is not None and not mine:
+                detail = {"from_pid": current.pid, "pid": pid, "generation": taken.generation}
+                _journal(db, session_id, "lease-taken-over", detail)
+        return taken
 
-    def heartbeat(self, session_id: str, pid: int) -> None:
+    def heartbeat(self, session_id: str, generation: int) -> bool:
+        """Refresh the lease of `generation`; False when it is no longer that generation."""
+        with self._write() as db:
+            return bool(
+                db.execute(
+                    "UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND lease_generation = ?",
+                    (rfc3339(utcnow()), session_id, generation),
+                ).rowcount
+            )
+
+    def release_lease(self, session_id: str, generation: int) -> None:
         with self._write() as db:
             db.execute(
-                "UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND holder_pid = ?",
-                (rfc3339(utcnow()), session_id, pid),
+                "UPDATE sessions SET holder_pid = NULL, holder_started = NULL, "
+                "heartbeat_at = NULL WHERE id = ? AND lease_generation = ?",
+                (session_id, generation),
             )
 
-    def release_lease(self, session_id: str, pid: int) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE sessions SET holder_pid = NULL, heartbeat_at = NULL "
-                "WHERE id = ? AND holder_pid = ?",
-                (session_id, pid),
-            )
+    def lease_record(self, session_id: str) -> LeaseRecord | None:
+        with self._connect() as db:
+            return _lease(db, session_id)
+
+    def lease_generation(self, session_id: str) -> int | None:
+        return read_lease_generation(self.path, session_id)
 
     def meter(self, session_id: str) -> tuple[float | None, float | None]:
         """The session's hourly estimate and budget (None: unknown, or no budget)."""
@@ -229,13 +264,6 @@ class SessionStore:
                 "SELECT hourly_usd, budget_usd FROM sessions WHERE id = ?", (session_id,)
             ).fetchone()
         return (None, None) if row is None else (row["hourly_usd"], row["budget_usd"])
-
-    def lease_holder(self, session_id: str) -> int | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT holder_pid FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-        return None if row is None or row["holder_pid"] is None else int(row["holder_pid"])
 
     def journal(self, session_id: str, event: str, detail: dict[str, Any] | None = None) -> None:
         with self._write() as db:
@@ -300,6 +328,38 @@ class SessionStore:
             }
             for r in rows
         ]
+
+
+def read_lease_generation(path: Path, session_id: str) -> int | None:
+    """The generation of a session's lease (a Terraform child checks it: no SessionStore,
+    which would set up the schema)."""
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        row = db.execute(
+            "SELECT lease_generation FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise LabrunError(f"session store {path}: {exc}") from exc
+    finally:
+        db.close()
+    return None if row is None else int(row[0])
+
+
+def _lease(db: sqlite3.Connection, session_id: str) -> LeaseRecord | None:
+    row = db.execute(
+        "SELECT holder_pid, holder_started, heartbeat_at, lease_generation FROM sessions "
+        "WHERE id = ?",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    beat = row["heartbeat_at"]
+    return LeaseRecord(
+        pid=row["holder_pid"],
+        started=row["holder_started"],
+        heartbeat_at=None if beat is None else parse_rfc3339(beat),
+        generation=row["lease_generation"],
+    )
 
 
 def _journal(db: sqlite3.Connection, session_id: str, event: str, detail: dict[str, Any]) -> None:

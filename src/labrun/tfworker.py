@@ -9,12 +9,21 @@ Several commands may run in one process, separated by a `;;` argument (for examp
 apply, so labrun starts one process per session step, not one per Terraform command.
 After each command of such a batch the worker prints one line
 `{"type": "labrun_step", "command": ..., "code": ...}` and it stops at the first failure.
+
+Under a session's lease (LABRUN_FENCE, see `labrun.lease`), the worker checks the lease
+before each command and twice a second meanwhile: once another labrun process has taken
+the session over, it kills its own process group (Terraform and its provisioners) at once,
+whether or not the labrun process that started it is awake to do so.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
 
 SEPARATOR = ";;"
 
@@ -42,10 +51,18 @@ def run(argv: list[str]) -> int:
     return int(stream.retcode or 0)
 
 
+FENCE_EVERY = 0.5  # seconds between two checks of the lease
+
+
 def main(argv: list[str]) -> int:
     commands = split_batch(argv)
+    fence = os.environ.get("LABRUN_FENCE")
+    if fence:
+        threading.Thread(target=_watch, args=(fence,), daemon=True, name="fence").start()
     code = 0
     for command in commands:
+        if fence:
+            _check(fence)
         code = run(command)
         if len(commands) > 1:
             step = {"type": "labrun_step", "command": command[0], "code": code}
@@ -54,6 +71,26 @@ def main(argv: list[str]) -> int:
         if code != 0:
             break
     return code
+
+
+def _watch(fence: str) -> None:
+    while True:
+        _check(fence)
+        time.sleep(FENCE_EVERY)
+
+
+def _check(fence: str) -> None:
+    """Stop everything this worker started when its labrun process lost the lease."""
+    from labrun.lease import fence_holds
+
+    try:
+        if fence_holds(fence):
+            return
+    except Exception:  # the store cannot be read: labrun's own checks still stand
+        return
+    sys.stdout.write("Error: labrun lost the session's lease to another process: stopped\n")
+    sys.stdout.flush()
+    os.killpg(os.getpgid(0), signal.SIGKILL)
 
 
 if __name__ == "__main__":
