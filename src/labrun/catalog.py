@@ -44,6 +44,13 @@ class Lab:
         return self.path / "solution"
 
 
+def check_target(lab: Lab, target: str) -> None:
+    """A lab runs only on the targets its manifest names."""
+    if target not in lab.manifest.targets:
+        supported = ", ".join(lab.manifest.targets)
+        raise BadInput(f"lab {lab.id} does not run on target {target!r} (it supports: {supported})")
+
+
 def bundled_labs_dir() -> Path:
     """The labs shipped with labrun: inside the package when installed, else the repo's labs/."""
     package_dir = Path(__file__).resolve().parent

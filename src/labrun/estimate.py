@@ -193,7 +193,7 @@ def before_apply(
 ) -> Estimate | None:
     """Plan the session's prepared module, record the estimate, refuse what must not apply."""
     from labrun import plan
-    from labrun.provision import terraform_for
+    from labrun.sessionmodule import terraform_for
 
     planned = needs_plan(plan.resource_types(session.terraform_dir))
     if not planned and not manifest.costs:

@@ -166,26 +166,12 @@ def resource_types(module_dir: Path) -> set[str] | None:
 
 def make_plan(terraform: Terraform, progress: ProgressCallback | None = None) -> dict[str, Any]:
     """init + plan -out in the module folder, then `show -json` of that plan."""
-    import os
-
-    from labrun.tfworker import SEPARATOR
-
-    plan_args = ["plan", "-input=false", "-no-color", "-json", f"-out={PLAN_FILE}"]
-    if os.environ.get("LABRUN_TERRAFORM"):
-        result = terraform.init()
-        if result.ok:
-            result = terraform._run("plan", plan_args, progress)
-    else:  # one process: loading the embedded Terraform costs more than a small plan
-        result = terraform._run("plan", [*terraform._init_args(), SEPARATOR, *plan_args], progress)
+    result = terraform.init_and_plan(PLAN_FILE, progress)
     if not result.ok:
         first = result.errors[0] if result.errors else "unknown error"
         raise LabrunError(f"terraform plan failed: {first}")
-    code, stdout = terraform._capture(["show", "-json", "-no-color", PLAN_FILE])
-    try:
-        document = json.loads(stdout) if code == 0 else None
-    except json.JSONDecodeError:
-        document = None
-    if not isinstance(document, dict):
+    document = terraform.show_json(PLAN_FILE)
+    if document is None:
         raise LabrunError(f"terraform show -json failed (see {terraform.log_path})")
     return document
 
@@ -197,12 +183,14 @@ def plan_lab(
     created and no session is recorded."""
     import tempfile
 
-    from labrun import environment, provision, tfmodule
+    from labrun import environment, tfmodule
+    from labrun.catalog import check_target
     from labrun.home import logs_dir, owner
     from labrun.session import Session, new_session_id, utcnow
+    from labrun.sessionmodule import configure_module
     from labrun.tfengine import Terraform
 
-    provision.check_target(lab, target)
+    check_target(lab, target)
     now = utcnow()
     with tempfile.TemporaryDirectory(prefix="labrun-plan-") as tmp:
         draft = Session(
@@ -211,7 +199,7 @@ def plan_lab(
         )  # fmt: skip
         tfmodule.copy_module(lab.terraform_dir, draft.terraform_dir)
         endpoint = _plan_endpoint(lab, target)
-        provision.configure_module(draft, tfmodule.inspect_module(lab.terraform_dir), endpoint)
+        configure_module(draft, tfmodule.inspect_module(lab.terraform_dir), endpoint)
         env = environment.session_env(draft, endpoint)
         return make_plan(Terraform(draft.terraform_dir, env, logs_dir() / "plan.log"), progress)
 

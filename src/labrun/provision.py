@@ -11,14 +11,15 @@ import os
 import shutil
 from datetime import timedelta
 
-from labrun import environment, lease, tfmodule
-from labrun.catalog import Lab
+from labrun import environment, estimate, lease, teardown, tfmodule
+from labrun.catalog import Lab, check_target
 from labrun.durations import format_duration, parse_duration
 from labrun.errors import BadInput, LabrunError
 from labrun.home import owner, sessions_dir
-from labrun.session import Session, new_session_id, rfc3339, utcnow
+from labrun.session import Session, new_session_id, utcnow
+from labrun.sessionmodule import prepare_module, terraform_for
 from labrun.store import SessionStore
-from labrun.tfengine import ProgressCallback, Terraform, terraform_command
+from labrun.tfengine import ProgressCallback, terraform_command
 
 
 def resolve_ttl(lab: Lab, ttl: str | None) -> timedelta:
@@ -33,12 +34,6 @@ def resolve_ttl(lab: Lab, ttl: str | None) -> timedelta:
         limit = format_duration(lab.manifest.max_ttl)
         raise BadInput(f"--ttl {ttl} is longer than {lab.id}'s max_ttl ({limit})")
     return wanted
-
-
-def check_target(lab: Lab, target: str) -> None:
-    if target not in lab.manifest.targets:
-        supported = ", ".join(lab.manifest.targets)
-        raise BadInput(f"lab {lab.id} does not run on target {target!r} (it supports: {supported})")
 
 
 def preflight(lab: Lab, target: str) -> tfmodule.ModuleInfo:
@@ -84,40 +79,6 @@ def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -
     return session
 
 
-def prepare_module(session: Session, endpoint: str | None) -> tfmodule.ModuleInfo:
-    """Write the labrun variables and, on the local cloud, the aws provider settings."""
-    info = tfmodule.cached_module_info(session.terraform_dir, session.workdir / "module.json")
-    configure_module(session, info, endpoint)
-    return info
-
-
-def configure_module(session: Session, info: tfmodule.ModuleInfo, endpoint: str | None) -> None:
-    """Fill in session.terraform_dir for `session`: its variables, its local aws provider.
-    `labrun plan` uses it on a draft session in a temporary folder."""
-    from labrun import localcloud
-
-    tfmodule.write_variables(
-        session.terraform_dir,
-        info,
-        {
-            "labrun_session": session.id,
-            "labrun_lab": session.lab,
-            "labrun_expires_at": rfc3339(session.expires_at),
-            "labrun_workspace": str(session.workspace),
-            "labrun_tags": session.tags(),
-            "labrun_labels": session.labels(),
-        },
-    )
-    if endpoint:
-        tfmodule.write_local_aws_provider(
-            session.terraform_dir, info, endpoint, localcloud.REGION, session.tags()
-        )
-
-
-def terraform_for(session: Session, env: dict[str, str]) -> Terraform:
-    return Terraform(session.terraform_dir, env, session.logs_dir / "terraform.log")
-
-
 def start(
     store: SessionStore,
     lab: Lab,
@@ -158,8 +119,6 @@ def _provision(
     progress: ProgressCallback | None,
     budget: float | None,
 ) -> None:
-    from labrun import estimate
-
     endpoint = environment.cloud_endpoint_for(lab.manifest, session)
     env = environment.session_env(session, endpoint)
     store.update(session.id, env=env)
@@ -184,8 +143,6 @@ def _undo(store: SessionStore, session: Session, cause: BaseException) -> bool:
     The session ends "failed" when nothing remains, else it stays "tearing-down" for a
     later stop or the reaper.
     """
-    from labrun import teardown
-
     store.journal(session.id, "start-failed", {"error": str(cause) or type(cause).__name__})
     try:
         receipt = teardown.stop(

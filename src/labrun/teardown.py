@@ -18,6 +18,7 @@ from typing import Any
 from labrun import environment, lease
 from labrun.errors import LabrunError
 from labrun.session import Session, rfc3339, session_manifest, utcnow
+from labrun.sessionmodule import prepare_module, terraform_for
 from labrun.store import SessionStore
 from labrun.sweep import Marks, Sweeper, SweepResult, sweep
 from labrun.tfengine import ProgressCallback
@@ -119,8 +120,6 @@ def _destroy(
     progress: ProgressCallback | None,
 ) -> list[str]:
     """Terraform destroy; the state must be empty afterwards. Returns the errors."""
-    from labrun.provision import prepare_module, terraform_for
-
     if not session.terraform_dir.is_dir():
         return []
     prepare_module(session, endpoint)  # the cloud's endpoint may have changed since start

@@ -142,6 +142,24 @@ class Terraform:
     def apply(self, progress: ProgressCallback | None = None) -> RunResult:
         return self._with_sensitive_outputs(self._run("apply", self._apply_args(), progress))
 
+    def init_and_plan(self, plan_file: str, progress: ProgressCallback | None = None) -> RunResult:
+        """init, then `plan -out=plan_file`: one process with the embedded Terraform (loading
+        it costs more than a small plan), two with an executable."""
+        plan_args = ["plan", "-input=false", "-no-color", "-json", f"-out={plan_file}"]
+        if os.environ.get("LABRUN_TERRAFORM"):
+            init = self.init()
+            return self._run("plan", plan_args, progress) if init.ok else init
+        return self._run("plan", [*self._init_args(), SEPARATOR, *plan_args], progress)
+
+    def show_json(self, plan_file: str) -> dict[str, Any] | None:
+        """`terraform show -json` of a saved plan; None when Terraform cannot show it."""
+        code, stdout = self._capture(["show", "-json", "-no-color", plan_file])
+        try:
+            document = json.loads(stdout) if code == 0 else None
+        except json.JSONDecodeError:
+            return None
+        return document if isinstance(document, dict) else None
+
     def _init_args(self) -> list[str]:
         return ["init", "-input=false", "-no-color", *self.init_args]
 
