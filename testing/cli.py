@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -28,3 +30,27 @@ def labrun_json(*args: str, expect: int = 0, env: dict[str, str] | None = None) 
     proc = labrun(*args, "--json", env=env)
     assert proc.returncode == expect, (proc.returncode, proc.stdout, proc.stderr)
     return json.loads(proc.stdout)
+
+
+def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`labrun ARGS...` started in a child process, for a test to pause, interrupt or kill."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "labrun", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 60, every: float = 0.05) -> None:
+    """Poll `condition` until it is true (its exceptions count as false), at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except Exception:
+            pass
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout:g} s")

@@ -28,7 +28,7 @@ from typing import Any
 from labrun.durations import parse_duration
 from labrun.errors import BadInput, LeaseLost, SessionBusy
 from labrun.session import utcnow
-from labrun.store import LeaseRecord, SessionStore, read_lease_generation
+from labrun.store import LeaseRecord, SessionStore, lease_generation, open_reader
 
 HEARTBEAT_EVERY = 10.0  # seconds (at most: a third of the stale delay when that is shorter)
 STALE_AFTER = timedelta(seconds=90)  # a heartbeat older than this: the holder is gone
@@ -102,18 +102,15 @@ class Lease:
         self._lock = threading.Lock()
 
     def holds(self) -> bool:
-        if not self.lost.is_set():
-            if self.store.lease_generation(self.session_id) != self.generation:
-                self._on_lost()
+        current = None if self.lost.is_set() else self.store.lease_generation(self.session_id)
+        if current != self.generation:
+            self._on_lost()
         return not self.lost.is_set()
 
     def check(self) -> None:
         """Raise LeaseLost unless this process still holds the lease."""
         if not self.holds():
-            raise LeaseLost(
-                f"session {self.session_id}: another labrun process took it over while this "
-                "one was paused or unresponsive; it does the teardown"
-            )
+            raise LeaseLost(self.session_id)
 
     def update(self, **fields: Any) -> None:
         """Change the session's fields, status included, only while holding the lease."""
@@ -145,16 +142,27 @@ class Lease:
 
 
 @contextmanager
-def held(store: SessionStore, session_id: str) -> Iterator[Lease]:
-    """Hold the session's lease for the duration of the block, with a heartbeat."""
+def held(store: SessionStore, session_id: str, generation: int | None = None) -> Iterator[Lease]:
+    """Hold the session's lease for the duration of the block, with a heartbeat.
+
+    `generation`: keep the lease this process already holds in that generation (a new
+    session's, FIRST_GENERATION from its insert); LeaseLost if someone took it meanwhile.
+    """
     pid = os.getpid()
-    record = store.acquire_lease(session_id, pid, process_started(pid), live)
-    if record.pid != pid:
-        raise SessionBusy(
-            f"session {session_id} is busy: labrun process {record.pid} is working on it "
-            "(try again when it is done)"
-        )
-    lease = Lease(store, session_id, record.generation)
+    if generation is not None:
+        lease = Lease(store, session_id, generation)
+        with store.heartbeats(session_id, generation) as refresh:
+            if not refresh():
+                lease.lost.set()
+        lease.check()
+    else:
+        record = store.acquire_lease(session_id, pid, process_started(pid), live)
+        if record.pid != pid:
+            raise SessionBusy(
+                f"session {session_id} is busy: labrun process {record.pid} is working on it "
+                "(try again when it is done)"
+            )
+        lease = Lease(store, session_id, record.generation)
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(lease, stop), daemon=True, name="lease")
     beat.start()
@@ -168,16 +176,30 @@ def held(store: SessionStore, session_id: str) -> Iterator[Lease]:
 
 def _heartbeat(lease: Lease, stop: threading.Event) -> None:
     every = heartbeat_every()
-    while not stop.wait(every):
-        if not lease.store.heartbeat(lease.session_id, lease.generation):
-            lease._on_lost()
-            return
+    with lease.store.heartbeats(lease.session_id, lease.generation) as beat:
+        while not stop.wait(every):
+            try:
+                kept = beat()
+            except Exception:  # the store was busy for long: the next beat tries again
+                continue
+            if not kept:
+                lease._on_lost()
+                return
 
 
-def fence_holds(spec: str) -> bool:
-    """For a Terraform child: whether the lease FENCE_VAR describes is still held."""
-    fence = json.loads(spec)
-    return read_lease_generation(Path(fence["store"]), fence["session"]) == fence["gen"]
+class FenceWatch:
+    """For a Terraform child: the lease FENCE_VAR describes, checked on one open connection."""
+
+    def __init__(self, spec: str) -> None:
+        fence = json.loads(spec)
+        self.session_id: str = fence["session"]
+        self.generation: int = fence["gen"]
+        self._db = open_reader(Path(fence["store"]))
+        self._lock = threading.Lock()
+
+    def holds(self) -> bool:
+        with self._lock:
+            return lease_generation(self._db, self.session_id) == self.generation
 
 
 def _kill_group(pgid: int) -> None:

@@ -75,6 +75,9 @@ MIGRATIONS = {
 }
 
 
+FIRST_GENERATION = 1  # the lease a new session's creator holds from its insert on
+
+
 @dataclass(frozen=True)
 class LeaseRecord:
     """A session's lease as stored: who holds it (pid, process start time in clock ticks
@@ -160,20 +163,22 @@ class SessionStore:
                 raise
             db.execute("COMMIT")
 
-    def insert(self, session: Session) -> bool:
-        """Record a new session, its lease held by this process (so that no reaper takes a
-        session being set up for a crashed one); False when the id is taken."""
+    def insert(self, session: Session, holder_started: int | None = None) -> bool:
+        """Record a new session, its lease held by this process (started at `holder_started`)
+        in generation FIRST_GENERATION, so that no reaper takes a session being set up for a
+        crashed one; False when the id is taken."""
         try:
             with self._write() as db:
                 db.execute(
                     "INSERT INTO sessions (id, lab, lab_dir, target, status, created_at, "
-                    "expires_at, owner, workdir, outputs, env, holder_pid, heartbeat_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "expires_at, owner, workdir, outputs, env, holder_pid, heartbeat_at, "
+                    "holder_started, lease_generation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         session.id, session.lab, str(session.lab_dir), session.target,
                         session.status, rfc3339(session.created_at), rfc3339(session.expires_at),
                         session.owner, str(session.workdir), json.dumps(session.outputs),
                         json.dumps(session.env), os.getpid(), rfc3339(utcnow()),
+                        holder_started, FIRST_GENERATION,
                     ),
                 )  # fmt: skip
                 _journal(db, session.id, "created", {"lab": session.lab, "target": session.target})
@@ -200,7 +205,7 @@ class SessionStore:
                 {**values, "id": session_id, "fence": fence},
             ).rowcount
             if fence is not None and not changed:
-                raise LeaseLost(f"session {session_id}: this process no longer holds its lease")
+                raise LeaseLost(session_id)
             if "status" in fields:
                 _journal(db, session_id, "status", {"status": fields["status"]})
 
@@ -232,15 +237,32 @@ class SessionStore:
                 _journal(db, session_id, "lease-taken-over", detail)
         return taken
 
-    def heartbeat(self, session_id: str, generation: int) -> bool:
-        """Refresh the lease of `generation`; False when it is no longer that generation."""
-        with self._write() as db:
-            return bool(
-                db.execute(
+    @contextmanager
+    def heartbeats(self, session_id: str, generation: int) -> Iterator[Callable[[], bool]]:
+        """A heartbeat for the lease of `generation`: a call refreshes it, False once the lease
+        is of another generation. Its connection stays open (for one thread): closing a
+        store's last connection checkpoints it, a long write a paused holder could sit in,
+        blocking every other labrun process."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA synchronous = NORMAL")  # WAL: no fsync per beat, still consistent
+
+        def beat() -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = db.execute(
                     "UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND lease_generation = ?",
                     (rfc3339(utcnow()), session_id, generation),
                 ).rowcount
-            )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return bool(changed)
+
+        try:
+            yield beat
+        finally:
+            db.close()
 
     def release_lease(self, session_id: str, generation: int) -> None:
         with self._write() as db:
@@ -255,7 +277,8 @@ class SessionStore:
             return _lease(db, session_id)
 
     def lease_generation(self, session_id: str) -> int | None:
-        return read_lease_generation(self.path, session_id)
+        with self._connect() as db:
+            return lease_generation(db, session_id)
 
     def meter(self, session_id: str) -> tuple[float | None, float | None]:
         """The session's hourly estimate and budget (None: unknown, or no budget)."""
@@ -330,18 +353,20 @@ class SessionStore:
         ]
 
 
-def read_lease_generation(path: Path, session_id: str) -> int | None:
-    """The generation of a session's lease (a Terraform child checks it: no SessionStore,
-    which would set up the schema)."""
-    db = sqlite3.connect(path, timeout=30)
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A connection for reading only, to keep open (no checkpoint on every close), usable
+    from any thread one at a time: a Terraform child checks its lease on one."""
+    return sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+
+
+def lease_generation(db: sqlite3.Connection, session_id: str) -> int | None:
+    """The generation of a session's lease."""
     try:
         row = db.execute(
             "SELECT lease_generation FROM sessions WHERE id = ?", (session_id,)
         ).fetchone()
     except sqlite3.DatabaseError as exc:
-        raise LabrunError(f"session store {path}: {exc}") from exc
-    finally:
-        db.close()
+        raise LabrunError(f"session store: {exc}") from exc
     return None if row is None else int(row[0])
 
 

@@ -24,6 +24,10 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labrun.lease import FenceWatch
 
 SEPARATOR = ";;"
 
@@ -56,7 +60,7 @@ FENCE_EVERY = 0.5  # seconds between two checks of the lease
 
 def main(argv: list[str]) -> int:
     commands = split_batch(argv)
-    fence = os.environ.get("LABRUN_FENCE")
+    fence = _fence()
     if fence:
         threading.Thread(target=_watch, args=(fence,), daemon=True, name="fence").start()
     code = 0
@@ -73,18 +77,25 @@ def main(argv: list[str]) -> int:
     return code
 
 
-def _watch(fence: str) -> None:
+def _fence() -> FenceWatch | None:
+    spec = os.environ.get("LABRUN_FENCE")
+    if not spec:
+        return None
+    from labrun.lease import FenceWatch
+
+    return FenceWatch(spec)
+
+
+def _watch(fence: FenceWatch) -> None:
     while True:
         _check(fence)
         time.sleep(FENCE_EVERY)
 
 
-def _check(fence: str) -> None:
+def _check(fence: FenceWatch) -> None:
     """Stop everything this worker started when its labrun process lost the lease."""
-    from labrun.lease import fence_holds
-
     try:
-        if fence_holds(fence):
+        if fence.holds():
             return
     except Exception:  # the store cannot be read: labrun's own checks still stand
         return

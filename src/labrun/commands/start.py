@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from labrun.commands import json_option, labs_dir_option
 from labrun.output import console, print_json
+
+if TYPE_CHECKING:
+    from labrun.catalog import Lab
+    from labrun.session import Session
+    from labrun.store import SessionStore
 
 
 @click.command()
@@ -58,10 +64,20 @@ def start(
 
     found = find_lab(lab, labs_dir)
     store = SessionStore.open()
-    with terraform_progress(f"Provisioning {found.id}") as progress:
-        session = provision.start(
-            store, found, target=target, ttl=ttl, progress=progress, budget=budget
-        )
+    session: Session | None = None
+    try:
+        with terraform_progress(f"Provisioning {found.id}") as progress:
+            session = provision.start(
+                store, found, target=target, ttl=ttl, progress=progress, budget=budget
+            )
+        return _show(store, session, found, as_json)
+    except KeyboardInterrupt:
+        if session is None:
+            raise  # before anything was recorded (provision.start reports the rest itself)
+        raise provision.interrupted(store, session.id) from None  # it runs: say how to stop it
+
+
+def _show(store: SessionStore, session: Session, found: Lab, as_json: bool) -> int:
     from labrun.meter import meter
 
     cost = meter(store, session)
