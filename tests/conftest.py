@@ -9,21 +9,33 @@ from pathlib import Path
 
 import pytest
 
-from testing.fixtures import docker_client  # noqa: F401
+from testing.fixtures import docker_client, moto_server, strict_aws  # noqa: F401
 
 TEST_LABS = Path(__file__).parent / "labs"
 
 
+@pytest.fixture(scope="session")
+def labrun_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the whole run (it is content-addressed), out of the user's ~/.cache."""
+    return tmp_path_factory.mktemp("labrun-cache")
+
+
 @pytest.fixture(autouse=True)
-def labrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def labrun_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labrun_cache: Path
+) -> Iterator[Path]:
     home = tmp_path / "labrun-home"
     monkeypatch.setenv("LABRUN_HOME", str(home))
+    monkeypatch.setenv("LABRUN_CACHE_DIR", str(labrun_cache))
     # Each test its own owner: a reaper in one test never sees another test's resources,
     # even when several test runs share this machine's Docker engine.
     monkeypatch.setenv("LABRUN_OWNER", f"test-{uuid.uuid4().hex[:10]}")
     monkeypatch.delenv("LABRUN_LABS_PATH", raising=False)
     monkeypatch.delenv("LABRUN_TERRAFORM", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # No session watchdog unless a test asks for one (tests/test_watchdog.py): it would race
+    # the tests that reap expired sessions themselves, and outlive the test's LABRUN_HOME.
+    monkeypatch.setenv("LABRUN_WATCHDOG", "off")
     yield home
     if (home / "cloud").exists():
         from labrun import localcloud

@@ -65,3 +65,13 @@ def test_start_stop_prints_its_figures() -> None:
     assert set(result["labrun"]["phases"]) == {"start", "stop"}
     assert result["ratio"] > 0 and result["target_ratio"] == 1.5
     assert result["verdict"] in ("PASS", "FAIL")
+
+
+def test_install_time_prints_its_figures() -> None:
+    """One warm install of a fresh clone, the way `make demo` installs (no dev tools)."""
+    result = run_benchmark("install_time.py", "--sides", "new", "--caches", "warm", "--json")
+    new = result["sides"]["new"]
+    assert set(new) == {"what", "warm"} and set(new["warm"]) == {"seconds", "venv_mb"}
+    assert new["warm"]["seconds"] > 0 and new["warm"]["venv_mb"] > 0
+    assert result["target_seconds"] == 30.0
+    assert result["verdict"] is None  # only a cold cache says what a fresh machine sees

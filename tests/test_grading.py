@@ -211,7 +211,9 @@ def test_grade_keep_leaves_the_session_running_and_grade_tears_it_down(
     kept = labrun_json("grade", "--keep", "--out", str(tmp_path / "kept"))
     assert (kept["score"], kept["total"], kept["passed"], kept["ok"]) == (10, 10, True, True)
     assert kept["kept"] is True and kept["teardown"] is None
-    assert sorted(Path(f).name for f in kept["files"]) == ["report.json", "report.md", "report.xml"]
+    assert sorted(Path(f).name for f in kept["files"]) == [
+        "report.html", "report.json", "report.md", "report.xml",
+    ]  # fmt: skip
     assert "kept running (`--keep`)" in (tmp_path / "kept" / "report.md").read_text()
     assert [s["session"] for s in labrun_json("status")["sessions"]] == [session]
 

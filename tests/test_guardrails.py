@@ -22,7 +22,7 @@ from labrun.errors import BadInput
 from labrun.home import owner as home_owner
 from labrun.meter import Meter, meter
 from labrun.session import Session, parse_rfc3339, utcnow
-from labrun.store import SessionStore
+from labrun.store import SCHEMA_VERSION, SessionStore
 from labrun.sweep import Found
 from testing.cli import labrun, labrun_json
 
@@ -30,7 +30,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLANS = FIXTURES / "plans"
 LABS = ["--labs-dir", str(FIXTURES / "labs")]
 BENCH = ["--labs-dir", str(Path(__file__).resolve().parent.parent / "benchmarks" / "labs")]
-GPU_HOURLY = 0.526 + 8 * 0.08 / 730 + (0.023 / 730 + 0.005 + 0.004)  # instance + root + bucket
+# instance + root + the public IPv4 of a default-VPC instance + bucket
+GPU_HOURLY = 0.526 + 8 * 0.08 / 730 + 0.005 + (0.023 / 730 + 0.005 + 0.004)
 
 
 @pytest.fixture
@@ -57,7 +58,8 @@ def test_a_start_over_budget_is_refused_before_anything_exists(
 ) -> None:
     refused = labrun_json("start", "gpu-training", *LABS, env=fake_terraform, expect=2)
     message = refused["error"]
-    assert "the estimate for 2h is $1.07, over the budget of $1.00" in message
+    # g4dn.xlarge + its root volume + the public IPv4 its default-VPC subnet assigns
+    assert "the estimate for 2h is $1.08, over the budget of $1.00" in message
     assert "aws_instance.trainer $0.53/h" in message and "nothing was left running" in message
     assert calls(fake_terraform) == ["init", "plan", "show"]  # never `apply`
     [session] = labrun_json("status", "--all")["sessions"]
@@ -137,11 +139,14 @@ def test_the_meter_is_the_hourly_estimate_times_the_time_lived() -> None:
     store.update(session.id, hourly_usd=0.4, budget_usd=1.0)
     cost = meter(store, session)
     assert cost.accrued_usd == pytest.approx(0.6, abs=0.01) and not cost.budget_reached
-    assert cost.text() == "$0.60 of $1.00"
+    # A local session: the figures are AWS's, and it costs nothing here.
+    assert cost.text() == "$0 here (AWS: $0.60 of $1.00)"
+    assert Meter(0.4, 1.0, hours=1.5).text() == "$0.60 of $1.00"  # on AWS
     [listed] = labrun_json("status")["sessions"]
     assert listed["accrued_usd"] == pytest.approx(0.6, abs=0.01) and listed["budget_usd"] == 1.0
-    table = " ".join(labrun("status").stdout.split())
-    assert "$0.60 of" in table and "cost (est.)" in table
+    assert listed["cost_here_usd"] == 0.0
+    table = " ".join(labrun("status", env={"COLUMNS": "200"}).stdout.split())
+    assert "$0 here" in table and "$0.60 of" in table and "cost (est.)" in table
 
 
 def test_a_session_priced_before_the_meter_existed_shows_no_cost() -> None:
@@ -174,11 +179,12 @@ def test_extend_within_max_ttl_and_beyond() -> None:
     )
     proc = labrun("extend", session, "15m")
     assert proc.returncode == 2
-    assert "would make it live 1h05m, past bench-builtin's max_ttl of 1h00m" in proc.stderr
-    assert "(at most 10m00s more)" in proc.stderr
+    assert "cannot extend" in proc.stderr
+    assert "a session of bench-builtin lives at most 1h00m (its max_ttl)" in proc.stderr
+    assert "already has 50m00s of it; extend it by at most 10m00s" in proc.stderr
     assert labrun_json("status", session)["sessions"][0]["expires_at"] == extended["expires_at"]
     assert "now expires at" in labrun("extend", session, "10m").stdout
-    assert "(no more)" in labrun("extend", session, "1m").stderr
+    assert "it cannot be extended any more" in labrun("extend", session, "1m").stderr
     labrun_json("stop", session)
 
 
@@ -215,7 +221,9 @@ def test_status_warns_when_less_than_ten_minutes_remain() -> None:
     labrun_json("stop")
 
 
-def test_a_store_of_the_previous_schema_gains_the_meter_columns(tmp_path: Path) -> None:
+def test_a_store_of_an_older_schema_gains_the_meter_columns_and_hint_levels(
+    tmp_path: Path,
+) -> None:
     import sqlite3
 
     path = tmp_path / "sessions.db"
@@ -224,13 +232,16 @@ def test_a_store_of_the_previous_schema_gains_the_meter_columns(tmp_path: Path) 
     with sqlite3.connect(path) as db:  # what a store made by the previous labrun looks like
         db.execute("ALTER TABLE sessions DROP COLUMN hourly_usd")
         db.execute("ALTER TABLE sessions DROP COLUMN budget_usd")
+        db.execute("DROP TABLE hint_levels")
         db.execute("PRAGMA user_version = 1")
     reopened = SessionStore(path)
     assert reopened.meter(session.id) == (None, None)
     reopened.update(session.id, hourly_usd=0.25, budget_usd=1.0)
     assert reopened.meter(session.id) == (0.25, 1.0)
+    assert reopened.hint_levels(session.id) == {}
+    assert reopened.reveal_hints(session.id, "task", 2) == 2
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def declared_cost_lab(tmp_path: Path, test_labs: Path, costs: str) -> list[str]:
@@ -260,7 +271,8 @@ def test_costs_a_lab_declares_are_priced_and_held_to_the_budget(
     assert len(hourly) == 2 and all(h >= 0.0104 for h in hourly)  # t3.micro, plus its root disk
     assert plan["hourly_usd"] == pytest.approx(sum(hourly), abs=1e-5) and plan["unpriced"] == []
     refused = labrun_json("start", "slow-check", *labs, "--budget", "0.001", expect=2)
-    assert "lab.toml costs[0] aws_instance[0] $0.01/h" in refused["error"]
+    # t3.micro, its root disk and the public IPv4 of a default-VPC instance
+    assert "lab.toml costs[0] aws_instance[0] $0.02/h" in refused["error"]
     [session] = labrun_json("status", "--all")["sessions"]
     assert session["status"] == "failed" and session["resources"] == []  # nothing applied
     started = labrun_json("start", "slow-check", *labs, "--budget", "1")

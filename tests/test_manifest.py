@@ -79,6 +79,13 @@ def test_a_good_manifest_loads_with_defaults(tmp_path: Path) -> None:
         (('title = "Demo"', 'title = "Demo"\ndifficulty = "guru"'),
          "difficulty", "'guru' is not one of"),
         (('summary = "A demo lab."', 'summary = "x"\nbudget_usd = -2'), "budget_usd", "must be a number >= 0"),
+        (('hint = "Try harder."', 'hint = "Try harder."\nhints = ["a"]'), "tasks[0].hints",
+         "give either hint (one level) or hints (a list), not both"),
+        (('hint = "Try harder."', 'hints = "Try harder."'), "tasks[0].hints",
+         "must be a list of non-empty strings"),
+        (('hint = "Try harder."', 'hints = ["Try", " "]'), "tasks[0].hints",
+         "must be a list of non-empty strings"),
+        (('hint = "Try harder."', "hint = 3"), "tasks[0].hint", "must be a non-empty string"),
     ],
 )  # fmt: skip
 def test_each_manifest_error_names_the_file_the_field_and_the_problem(
@@ -93,6 +100,14 @@ def test_each_manifest_error_names_the_file_the_field_and_the_problem(
     assert message.startswith(f"{lab / 'lab.toml'}: {field}: "), message
     assert problem in message
     assert "\n" not in message
+
+
+def test_a_task_may_give_hints_in_levels(tmp_path: Path) -> None:
+    levels = 'hints = ["A nudge.", "Closer.", "The answer."]'
+    lab = load_lab(write_lab(tmp_path, GOOD.replace('hint = "Try harder."', levels)))
+    one, two = lab.manifest.tasks
+    assert one.hints == ("A nudge.", "Closer.", "The answer.") and one.hint == "A nudge."
+    assert two.hints == () and two.hint == ""
 
 
 def test_no_tasks_and_bad_toml_are_refused(tmp_path: Path) -> None:

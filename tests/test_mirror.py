@@ -115,18 +115,21 @@ def test_unreachable_registry_is_one_line_per_lab(
     }  # fmt: skip
 
 
-def test_bundled_docker_basics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Mirrored where the registry answers; one clear line where it does not (here)."""
+def test_bundled_labs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """docker-basics needs nothing; iac-basics' learner needs hashicorp/aws: mirrored where
+    the registry answers, one clear line where it does not (here)."""
     mirror = tmp_path / "mirror"
-    code, out, err = labrun(capsys, "providers", "mirror", str(mirror), "--lab", "docker-basics")
+    code, out, err = labrun(
+        capsys, "providers", "mirror", str(mirror), "--lab", "docker-basics", "--lab", "iac-basics"
+    )
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert "nothing to mirror" in lines["docker-basics"], out
     if code == 0:
-        assert "mirrored kreuzwerker/docker v3." in out
-        assert list(mirror.glob("registry.terraform.io/kreuzwerker/docker/*.zip"))
+        assert "mirrored hashicorp/aws v" in lines["iac-basics"]
         return
     assert code == 1 and "Traceback" not in out + err
-    failed = [line for line in out.splitlines() if "docker-basics" in line and "FAILED" in line]
-    assert len(failed) == 1
-    assert "kreuzwerker/docker: could not connect to registry.terraform.io" in failed[0]
+    assert "FAILED" in lines["iac-basics"]
+    assert "hashicorp/aws: could not connect to registry.terraform.io" in lines["iac-basics"]
 
 
 def test_a_bad_labrun_terraform_is_one_usage_error(
@@ -214,3 +217,87 @@ def test_builtin_only_init_with_an_empty_mirror(
     assert result.ok, (tmp_path / "terraform.log").read_text()
     assert result.changed == ["terraform_data.nothing"]
     assert terraform.destroy().ok
+
+
+# --- an init that cannot install a provider says which, from where, and the fix -------------
+
+
+def test_start_names_the_provider_the_registry_and_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labs = tmp_path / "labs"
+    make_lab(labs, "needs-provider", BUILTIN_ONLY + NEEDS)
+    code, _, err = labrun(capsys, "start", "needs-provider", "--labs-dir", str(labs))
+    assert code == 3 and len(err.strip().splitlines()) == 1, err
+    assert (
+        "terraform init failed: could not download the provider registry.invalid/labrun/none "
+        "from registry.invalid (no access to the provider registry?): fill a provider mirror "
+        "with `labrun providers mirror DIR` on a machine with internet access, then set "
+        "LABRUN_PROVIDER_MIRROR=DIR on this one (nothing was left running)"
+    ) in err
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    monkeypatch.setenv("LABRUN_PROVIDER_MIRROR", str(mirror))
+    code, _, err = labrun(capsys, "start", "needs-provider", "--labs-dir", str(labs))
+    assert code == 3
+    assert (
+        f"terraform init failed: the provider registry.invalid/labrun/none is not in {mirror} "
+        f"(LABRUN_PROVIDER_MIRROR): add it with `labrun providers mirror {mirror}` on a "
+        "machine with internet access"
+    ) in err
+
+
+# --- `labrun list` and `labrun show`: which labs need providers that are not offline --------
+
+IMPLICIT = """module "vpc" {
+  source = "terraform-aws-modules/vpc/aws"
+}
+
+resource "random_pet" "name" {}
+resource "terraform_data" "builtin" {}
+"""
+
+
+def test_list_and_show_say_which_labs_are_not_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labs = tmp_path / "labs"
+    make_lab(labs, "fake-provider", FAKE_PROVIDER)
+    make_lab(labs, "learner-needs", BUILTIN_ONLY, starter=FAKE_PROVIDER)
+    make_lab(labs, "implicit", IMPLICIT)
+    make_lab(labs, "builtin-only", BUILTIN_ONLY)
+    code, out, _ = labrun(capsys, "list", "--labs-dir", str(labs), "--json")
+    listed = {lab["id"]: lab for lab in json.loads(out)["labs"]}
+    assert code == 0
+    fake = {"provider": "labrun-test/fake", "part": "terraform", "offline": False}
+    assert listed["fake-provider"]["providers"] == [fake]
+    assert listed["fake-provider"]["offline"] is False
+    assert listed["learner-needs"]["providers"] == [{**fake, "part": "files"}]
+    assert [p["provider"] for p in listed["implicit"]["providers"]] == ["hashicorp/random"]
+    assert listed["builtin-only"]["providers"] == [] and listed["builtin-only"]["offline"]
+    assert listed["docker-basics"]["offline"] and listed["docker-basics"]["providers"] == []
+
+    monkeypatch.setenv("COLUMNS", "200")  # one table row a line
+    code, out, _ = labrun(capsys, "list", "--labs-dir", str(labs))
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ ")}
+    assert "no: labrun-test/fake" in rows["fake-provider"] and "yes" in rows["builtin-only"]
+    assert "labrun providers mirror DIR" in " ".join(out.split())
+
+    code, out, _ = labrun(capsys, "show", "learner-needs", "--labs-dir", str(labs))
+    said = " ".join(out.split())
+    assert (
+        "Terraform provider labrun-test/fake, for your own Terraform (labrun terraform): "
+        "from the registry (not offline)"
+    ) in said
+
+    mirror = tmp_path / "mirror"
+    write_mirror(mirror)
+    monkeypatch.setenv("LABRUN_PROVIDER_MIRROR", str(mirror))
+    code, out, _ = labrun(capsys, "show", "fake-provider", "--labs-dir", str(labs), "--json")
+    shown = json.loads(out)
+    assert shown["offline"] is True and shown["providers"] == [{**fake, "offline": True}]
+    code, out, _ = labrun(capsys, "show", "fake-provider", "--labs-dir", str(labs))
+    assert "labrun-test/fake, for the lab's Terraform: in the provider mirror" in " ".join(
+        out.split()
+    )

@@ -13,8 +13,8 @@ import pytest
 from labrun import localcloud
 from labrun.catalog import all_labs, find_lab
 from labrun.errors import BadInput
-from labrun.estimate import needs_plan
-from labrun.plan import load_plan_file, plan_lab, read_plan, resource_types
+from labrun.plan import load_plan_file, plan_lab, read_plan
+from labrun.tfmodule import inspect_module
 from testing.cli import labrun, labrun_json
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -153,10 +153,9 @@ def test_every_bundled_lab_is_priced_by_a_real_plan_with_no_unpriced_row() -> No
     labs, broken = all_labs()
     assert labs and not broken
     for lab in labs:
-        types = resource_types(lab.terraform_dir)
-        assert not needs_plan(types), lab.id  # nothing priced: `start` never pays a plan
-        if types != {"terraform_data"}:
-            continue  # another provider: no registry here to download it from
+        info = inspect_module(lab.terraform_dir)
+        assert info.builtin_only, lab.id  # nothing priced: `start` never pays a plan
+        assert info.resource_types == {"terraform_data"}, lab.id
         result = labrun_json("plan", lab.id)
         assert result["resources"], lab.id  # the real embedded Terraform planned something
         assert result["unpriced"] == [] and result["violations"] == [], (lab.id, result)

@@ -17,6 +17,7 @@ from labrun.pricing import RULES, price, priced_types
 TABLE = load_table()
 HOURS = 730.0
 GP3_8GB = 8 * 0.08 / HOURS  # the root volume assumed when the plan does not say
+IPV4 = 0.005  # a public IPv4 address's hour, the same in every region
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "price_plan.py"
 
 
@@ -78,16 +79,15 @@ EC2_TYPES = [
 
 @pytest.mark.parametrize("instance_type", EC2_TYPES)
 def test_every_ec2_instance_type_is_priced_with_its_root_volume(instance_type: str) -> None:
-    found = price(res("aws_instance", instance_type=instance_type))
+    found = price(res("aws_instance", instance_type=instance_type, subnet_id="subnet-1"))
     assert found.hourly_usd == pytest.approx(TABLE.ec2_hourly(instance_type) + GP3_8GB)
     assert instance_type in found.note
 
 
 def test_gpu_families_are_in_the_table() -> None:
     assert {"g4dn", "g5", "g6", "p3", "p4d"} <= set(entries("ec2"))
-    assert price(res("aws_instance", instance_type="g4dn.xlarge")).hourly_usd == pytest.approx(
-        0.526 + GP3_8GB
-    )
+    g4dn = res("aws_instance", instance_type="g4dn.xlarge", subnet_id="subnet-1")
+    assert price(g4dn).hourly_usd == pytest.approx(0.526 + GP3_8GB)
 
 
 def test_an_instance_pays_for_its_root_volume_and_public_address() -> None:
@@ -157,7 +157,7 @@ def test_a_serverless_endpoint_is_priced_under_its_usage_assumption() -> None:
 @pytest.mark.parametrize("kind", ["application", "network", "gateway"])
 def test_every_load_balancer_type_is_priced_with_one_capacity_unit(kind: str) -> None:
     rates = TABLE.section("load_balancers")[kind]
-    found = price(res("aws_lb", load_balancer_type=kind))
+    found = price(res("aws_lb", load_balancer_type=kind, internal=True))
     assert found.hourly_usd == pytest.approx(rates["hourly"] + rates["capacity_unit_hourly"])
 
 
@@ -243,11 +243,11 @@ def test_what_the_table_does_not_know_is_unpriced_never_zero(
 
 
 def test_other_regions_use_their_documented_multiplier() -> None:
-    base = price(res("aws_instance", instance_type="m5.large")).hourly_usd
-    frankfurt = price(res("aws_instance", "eu-central-1", instance_type="m5.large"))
+    base = price(res("aws_instance", instance_type="m5.large", subnet_id="s")).hourly_usd
+    frankfurt = price(res("aws_instance", "eu-central-1", instance_type="m5.large", subnet_id="s"))
     assert frankfurt.hourly_usd == pytest.approx(base * 1.198)  # type: ignore[operator]
     assert "eu-central-1: us-east-1 x 1.198" in frankfurt.note
-    unknown = price(res("aws_instance", None, instance_type="m5.large"))
+    unknown = price(res("aws_instance", None, instance_type="m5.large", subnet_id="s"))
     assert unknown.hourly_usd == base and "region unknown" in unknown.note
 
 
@@ -274,3 +274,92 @@ def test_the_benchmark_prices_a_plan_and_prints_its_figures() -> None:
     assert result["resources"] == 60 and result["unpriced"] == 0
     assert result["target_seconds"] == 1.0 and result["verdict"] in ("PASS", "FAIL")
     assert set(result["cli"]) >= {"median", "min", "max", "samples"}
+
+
+# Issue 14: the corrected prices, each with its source and date in the price file.
+
+
+def test_every_correction_names_its_source_and_date_and_matches_the_table() -> None:
+    corrections = {c["entry"]: c for c in TABLE.data["corrections"]}
+    assert {
+        "ec2.p4d.24xlarge", "public_ipv4.hourly", "eks_extended_support.hourly",
+        "rds_extended_support.vcpu_hourly_year_1_2", "region_multipliers",
+    } <= set(corrections)  # fmt: skip
+    for entry in corrections.values():
+        assert "aws.amazon.com" in entry["source"] and entry["as_of"], entry
+    assert corrections["ec2.p4d.24xlarge"]["now"] == TABLE.ec2_hourly("p4d.24xlarge")
+
+
+def test_p4d_is_at_its_price_since_june_2025() -> None:
+    found = price(res("aws_instance", instance_type="p4d.24xlarge", subnet_id="subnet-1"))
+    assert found.hourly_usd == pytest.approx(21.9576 + GP3_8GB)
+
+
+def test_a_default_vpc_instance_pays_for_the_public_ipv4_aws_assigns_it() -> None:
+    default_vpc = price(res("aws_instance", instance_type="t3.micro"))
+    assert default_vpc.hourly_usd == pytest.approx(0.0104 + GP3_8GB + IPV4)
+    assert "default-VPC subnet assigns one by default" in default_vpc.note
+    # In a subnet the module names, or with the address turned off, none is counted.
+    named = res("aws_instance", instance_type="t3.micro", subnet_id="subnet-1")
+    computed = PlannedResource("i.x", "aws_instance", {"instance_type": "t3.micro"},
+                               {"subnet_id": True}, "us-east-1")  # fmt: skip
+    off = res("aws_instance", instance_type="t3.micro", associate_public_ip_address=False)
+    for resource in (named, computed, off):
+        assert price(resource).hourly_usd == pytest.approx(0.0104 + GP3_8GB), resource
+    asked = res("aws_instance", instance_type="t3.micro", subnet_id="s",
+                associate_public_ip_address=True)  # fmt: skip
+    assert price(asked).hourly_usd == pytest.approx(0.0104 + GP3_8GB + IPV4)
+
+
+@pytest.mark.parametrize("kind", ["application", "network"])
+def test_an_internet_facing_load_balancer_pays_for_its_public_ipv4_addresses(kind: str) -> None:
+    rates = TABLE.section("load_balancers")[kind]
+    hour = rates["hourly"] + rates["capacity_unit_hourly"]
+    two_zones = price(res("aws_lb", load_balancer_type=kind))
+    assert two_zones.hourly_usd == pytest.approx(hour + 2 * IPV4)  # at least two
+    assert "2 public IPv4 (internet-facing)" in two_zones.note
+    three = price(res("aws_lb", load_balancer_type=kind, subnets=["a", "b", "c"]))
+    assert three.hourly_usd == pytest.approx(hour + 3 * IPV4)
+    internal = price(res("aws_lb", load_balancer_type=kind, internal=True))
+    assert internal.hourly_usd == pytest.approx(hour)
+
+
+def test_eks_extended_support_is_priced_with_a_note() -> None:
+    old = price(res("aws_eks_cluster", version="1.23"))
+    assert old.hourly_usd == pytest.approx(0.60)
+    assert "extended support since 2023-10-11" in old.note
+    older = price(res("aws_eks_cluster", version="1.19"))  # older than the table: ended too
+    assert older.hourly_usd == pytest.approx(0.60)
+    pinned = price(res("aws_eks_cluster", version="1.23",
+                       upgrade_policy=[{"support_type": "STANDARD"}]))  # fmt: skip
+    assert pinned.hourly_usd == pytest.approx(0.10)
+    for newest in (res("aws_eks_cluster"), res("aws_eks_cluster", version="1.99")):
+        assert price(newest).hourly_usd == pytest.approx(0.10)
+
+
+def test_rds_extended_support_is_priced_per_vcpu_with_a_note() -> None:
+    rate = TABLE.section("rds")["mysql"]["db.m5.large"]
+    storage = 20 * 0.115 / HOURS
+    current = price(res("aws_db_instance", engine="mysql", instance_class="db.m5.large",
+                        engine_version="8.4.3", allocated_storage=20))  # fmt: skip
+    assert current.hourly_usd == pytest.approx(rate + storage)
+    old = price(res("aws_db_instance", engine="mysql", instance_class="db.m5.large",
+                    engine_version="5.7.44", allocated_storage=20))  # fmt: skip
+    assert old.hourly_usd == pytest.approx(rate + storage + 2 * 0.200)  # third year: x2
+    assert "Extended Support (mysql 5.7 since 2024-02-29: 2 vCPU" in old.note
+    opt_out = "open-source-rds-extended-support-disabled"
+    opted_out = price(res("aws_db_instance", engine="mysql", instance_class="db.m5.large",
+                          engine_version="5.7.44", allocated_storage=20,
+                          engine_lifecycle_support=opt_out))  # fmt: skip
+    assert opted_out.hourly_usd == pytest.approx(rate + storage)
+    member = price(res("aws_rds_cluster_instance", engine="aurora-postgresql",
+                       instance_class="db.r6g.large", engine_version="12.9"))  # fmt: skip
+    assert "Extended Support (aurora-postgresql 12" in member.note
+
+
+def test_the_region_multiplier_spares_what_costs_the_same_everywhere() -> None:
+    assert price(res("aws_eip", "sa-east-1")).hourly_usd == pytest.approx(0.005)
+    assert price(res("aws_eks_cluster", "eu-central-1")).hourly_usd == pytest.approx(0.10)
+    frankfurt = price(res("aws_instance", "eu-central-1", instance_type="m5.large"))
+    assert frankfurt.hourly_usd == pytest.approx((0.096 + GP3_8GB) * 1.198 + IPV4)
+    assert price(res("aws_nat_gateway", "eu-central-1")).hourly_usd == pytest.approx(0.045 * 1.198)

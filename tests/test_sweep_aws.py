@@ -22,13 +22,13 @@ import pytest
 from labrun import localcloud
 from labrun.sweep import Found, Marks, sweep
 from labrun.sweep.aws import (
-    ATTEMPTS,
     AwsSweeper,
+    Retry,
     UnsupportedResource,
     account_id,
     classify,
+    transient,
     unknown_kind,
-    with_retry,
 )
 from labrun.sweep.aws_types import REGISTRY, carries, moment
 
@@ -309,7 +309,9 @@ def test_sweep_removes_the_session_and_spares_everything_else(world: Cloud) -> N
 
     result = sweep(sweeper, Marks("s1", "o1"))
 
-    assert result.failed == [] and result.remaining == []
+    # s1's resources with another owner's mark are not deleted: reported as remaining
+    assert result.failed == [] and keys(result.remaining) == world.seeded["other"]
+    assert all("another owner's (other)" in r.reason for r in result.remaining)
     assert keys(result.removed) == world.seeded["s1"]
     left = inventory(world)
     assert left & world.seeded["s1"] == set()
@@ -322,7 +324,8 @@ def test_sweep_removes_the_session_and_spares_everything_else(world: Cloud) -> N
     assert iam.list_access_keys(UserName="other-user")["AccessKeyMetadata"]
 
     again = sweep(sweeper, Marks("s1", "o1"))
-    assert (again.passes, again.removed, again.remaining) == (0, [], [])
+    assert (again.passes, again.removed) == (0, [])
+    assert keys(again.remaining) == world.seeded["other"]
     for resource in result.removed:  # deleting what is gone is success
         sweeper.delete(resource)
 
@@ -371,48 +374,26 @@ def test_account_id_is_the_local_clouds(cloud: Cloud) -> None:
 # Without a cloud: retries, ARNs, marks, times.
 
 
-class FakeClientError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.response = {"Error": {"Code": code, "Message": code}}
+def test_retries_follow_botocores_standard_mode() -> None:
+    for code in ("Throttling", "RequestLimitExceeded", "SlowDown", "ThrottledException"):
+        assert transient(code, 400, None)
+    assert transient("RequestTimeout", 400, None)
+    assert transient("InternalError", 500, None) and transient(None, 503, None)
+    assert not transient("AccessDenied", 403, None)
+    assert not transient("DependencyViolation", 400, None)
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    assert transient(None, None, ConnectionClosedError(endpoint_url="http://x"))
+    assert transient(None, None, ReadTimeoutError(endpoint_url="http://x"))
+    assert not transient(None, None, ValueError("bad input"))
 
 
-def test_throttling_is_retried_with_growing_delays() -> None:
-    answers: list[Exception | str] = [
-        FakeClientError("Throttling"),
-        FakeClientError("SlowDown"),
-        "ok",
-    ]
-    delays: list[float] = []
-
-    def call() -> str:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    assert with_retry(call, sleep=delays.append) == "ok"
-    assert len(delays) == 2 and 0.25 <= delays[0] <= 0.5 and 0.5 <= delays[1] <= 1.0
-
-
-def test_retries_stop_after_the_last_attempt_and_never_retry_other_errors() -> None:
-    calls: list[str] = []
-
-    def throttled() -> None:
-        calls.append("throttled")
-        raise FakeClientError("RequestLimitExceeded")
-
-    with pytest.raises(FakeClientError):
-        with_retry(throttled, sleep=lambda _: None)
-    assert len(calls) == ATTEMPTS
-
-    def denied() -> None:
-        calls.append("denied")
-        raise FakeClientError("AccessDenied")
-
-    with pytest.raises(FakeClientError):
-        with_retry(denied, sleep=lambda _: None)
-    assert calls.count("denied") == 1
+def test_backoff_grows_with_full_jitter_and_a_cap() -> None:
+    retry = Retry(attempts=8, base=0.5, cap=4.0)
+    for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (7, 4.0)):
+        delays = [retry.delay(attempt) for _ in range(200)]
+        assert all(0 <= d <= ceiling for d in delays)
+        assert max(delays) > ceiling / 2  # jittered over the whole range
 
 
 @pytest.mark.parametrize(

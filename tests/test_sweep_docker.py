@@ -143,6 +143,8 @@ def test_sweep_removes_all_of_the_session_and_nothing_else(docker_client: Any, m
     learner = made.run(network=network.name)  # the learner's own `docker run`: no labels
     on_volume = made.create(volumes={volume.name: MOUNT})  # never started, no labels
     image = made.labelled_image(ours)
+    # Labelled by hand with the session's id alone (no owner label): the session's too.
+    by_hand = made.run(labels={"labrun.session": session})
     # Survivors: unattached, another session's, another owner's, unlabelled but claimed.
     stray = made.run()
     theirs = marks_of(other, owner)
@@ -165,16 +167,21 @@ def test_sweep_removes_all_of_the_session_and_nothing_else(docker_client: Any, m
         (NETWORK, network.id, "marked"),
         (VOLUME, volume.name, "marked"),
         (IMAGE, image.id, "marked"),
+        (CONTAINER, by_hand.id, "marked"),
     }
     order = [kind.name for kind in in_deletion_order()]
     assert [order.index(r.kind) for r in found] == sorted(order.index(r.kind) for r in found)
-    assert {(r.session, r.owner, r.expires_at) for r in found} == {
+    assert {(r.session, r.owner, r.expires_at) for r in found if r.id != by_hand.id} == {
         (session, owner, "2030-01-01T00:00:00Z")
     }
 
     result = sweep(sweeper, marks)
 
-    assert result.remaining == []
+    # This session's id with another owner's mark: never deleted, reported as remaining.
+    assert keys(result.remaining) == {
+        (CONTAINER, someones_ctr.id), (NETWORK, someones_net.id), (VOLUME, someones_vol.name),
+    }  # fmt: skip
+    assert all("another owner's (someone-else)" in r.reason for r in result.remaining)
     assert result.failed == []
     assert keys(result.removed) == keys(found)
     containers, networks, volumes = (
@@ -182,7 +189,7 @@ def test_sweep_removes_all_of_the_session_and_nothing_else(docker_client: Any, m
         docker_client.networks,
         docker_client.volumes,
     )
-    for container in (labelled, learner, on_volume):
+    for container in (labelled, learner, on_volume, by_hand):
         assert not exists(containers.get, container.id)
     assert not exists(networks.get, network.id)
     assert not exists(volumes.get, volume.name)
@@ -358,8 +365,10 @@ def test_kinds_are_deleted_dependents_first() -> None:
 
 
 def test_label_filters() -> None:
-    assert label_filters(Marks(session="s1", owner="me")) == [
-        "labrun.session=s1",
+    # A session's sweep selects by its id alone; the owner label is judged afterwards.
+    assert label_filters(Marks(session="s1", owner="me")) == ["labrun.session=s1"]
+    assert label_filters(Marks(session=None, owner="me")) == [
+        "labrun.session",
         "labrun.owner=me",
     ]
     assert label_filters(Marks(session=None, owner=None)) == ["labrun.session"]

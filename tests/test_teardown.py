@@ -73,7 +73,7 @@ def only_session() -> dict[str, Any]:
 
 def keep_cloud_alive(test_labs: Path) -> str:
     """A second, live session: the cloud stays up and its bucket must survive everything."""
-    return labrun_json("start", "s3-hello", "--labs-dir", str(test_labs))["session"]
+    return labrun_json("start", "s3-hello", "--labs-dir", str(test_labs), "--new")["session"]
 
 
 def test_kill_9_during_start_then_stop_removes_everything(test_labs: Path) -> None:
@@ -114,7 +114,8 @@ def test_kill_9_during_stop_then_reap_finishes(test_labs: Path) -> None:
 def test_an_expired_session_is_reaped_and_two_reapers_do_not_collide(test_labs: Path) -> None:
     keeper = keep_cloud_alive(test_labs)
     expired = [
-        labrun_json("start", "s3-hello", "--labs-dir", str(test_labs))["session"] for _ in range(3)
+        labrun_json("start", "s3-hello", "--labs-dir", str(test_labs), "--new")["session"]
+        for _ in range(3)
     ]
     store = SessionStore.open()
     for session in expired:
@@ -167,7 +168,7 @@ def test_orphans_are_reaped_and_everything_not_provably_ours_survives(
 
 
 def test_a_cloud_that_does_not_answer_keeps_the_session_tearing_down(test_labs: Path) -> None:
-    session = labrun_json("start", "s3-hello", "--labs-dir", str(test_labs))["session"]
+    session = labrun_json("start", "s3-hello", "--labs-dir", str(test_labs), "--new")["session"]
     status = localcloud.status()
     assert status.pid is not None
     os.kill(status.pid, signal.SIGSTOP)

@@ -93,8 +93,8 @@ def test_a_module_terraform_cannot_read_fails_the_start_in_one_line(
     assert proc.returncode == 3
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "main.tf line 1: Unclosed configuration block" in proc.stderr
-    assert "nothing was left running" in proc.stderr
-    assert [s["status"] for s in labrun_json("status", "--all")["sessions"]] == ["failed"]
+    # Terraform's config loader reads the module before anything exists: no session at all.
+    assert labrun_json("status", "--all")["sessions"] == []
 
 
 def test_variables_and_aws_use_are_read_from_tf_json_too(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_variables_and_aws_use_are_read_from_tf_json_too(tmp_path: Path) -> None
     info = tfmodule.inspect_module(folder)
     assert info.variables == {"labrun_tags"} and info.uses_aws
     (folder / "main.tf.json").write_text("{")
-    with pytest.raises(LabrunError, match="not valid JSON"):
+    with pytest.raises(LabrunError, match=r"main\.tf\.json line 1: Missing value"):
         tfmodule.inspect_module(folder)
 
 

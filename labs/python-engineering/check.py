@@ -373,8 +373,8 @@ def tests(ctx):
         failing = [display(t) for t in yours.failed]
         if not code_changed:
             raise CheckFailed(
-                f"{_names(failing)} fails against the buggy code, as a good regression test "
-                f"should ({yours.first_problem(with_name=False)})",
+                f"{_names(failing)} {'fails' if len(failing) == 1 else 'fail'} against the buggy "
+                f"code, as a good regression test should ({yours.first_problem(with_name=False)})",
                 hint="Half way there: now fix recall in mlmetrics/classification.py (task 3). "
                 "Once the code is fixed, every test must pass.",
                 score=0.5,

@@ -86,7 +86,7 @@ def load_lab(path: Path) -> Lab:
 
 def find_lab(lab_id: str, labs_dir: Path | None = None) -> Lab:
     """The lab called `lab_id`, or a BadInput naming where labrun looked."""
-    if not ID_RE.match(lab_id):
+    if not ID_RE.fullmatch(lab_id):
         raise BadInput(f"{lab_id!r} is not a lab id (lowercase letters, digits and '-')")
     folders = search_path(labs_dir)
     for folder in folders:

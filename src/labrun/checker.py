@@ -38,6 +38,7 @@ class TaskResult:
     earned: float
     message: str = ""
     hint: str = ""
+    more_hints: int = 0  # hint levels not yet revealed (`labrun hint TASK`)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,26 +14,35 @@ import click
 from labrun import __version__
 from labrun.commands import (
     check,
+    classroom,
     cloud,
     env,
     extend,
     grade,
+    hint,
+    instructions,
     lab,
     lab_info,
     plan,
+    prices,
     providers,
     reap,
+    shell,
     start,
     status,
     stop,
+    terraform,
+    ui,
 )
 
 EPILOG = """\b
 A typical session:
   labrun list                      # the labs you can take
-  labrun start python-engineering  # provision a lab, show its instructions
-  eval "$(labrun env)"             # put your shell in the lab's cloud
+  labrun start python-engineering  # provision a lab (again: shows the running one)
+  labrun instructions              # read what to do
+  labrun shell                     # work in the workspace, in the lab's cloud
   labrun check                     # grade your work (as often as you like)
+  labrun hint                      # stuck? one more hint at a time
   labrun stop                      # tear everything down and prove nothing is left
 """
 
@@ -46,16 +55,24 @@ def cli() -> None:
     Each lab is provisioned with Terraform on an embedded local cloud (or real AWS),
     graded by its checker, and torn down with a receipt that nothing of it remains.
     """
+    from labrun import watchdog
+
+    watchdog.on_command()  # a watchdog found dead is restarted; an expiry under 10m is told
 
 
 for command in (
-    lab_info.list_labs, lab_info.show, start.start, env.env, status.status, check.check,
-    stop.stop, reap.reap, reap.reaper, cloud.cloud,
+    lab_info.list_labs, lab_info.show, start.start, instructions.instructions, shell.shell,
+    env.env, status.status, check.check, hint.hint, stop.stop,
+    reap.reap, reap.reaper, cloud.cloud,
     grade.grade,
+    classroom.class_group,
+    ui.ui,
     lab.lab,
     plan.plan,
     extend.extend,
     providers.providers,
+    prices.prices,
+    terraform.terraform,
 ):  # fmt: skip
     cli.add_command(command)
 

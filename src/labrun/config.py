@@ -24,7 +24,7 @@ from typing import Any
 from labrun.errors import ManifestError
 from labrun.home import labrun_home
 
-SIZE_RE = re.compile(r"^(nano|micro|small|medium|large|xlarge|\d+xlarge|metal)$")
+SIZE_RE = re.compile(r"nano|micro|small|medium|large|xlarge|\d+xlarge|metal")  # fullmatch
 _KEYS = {"aws": {"allowed_account_ids", "reap"},
          "policy": {"allowed_regions", "allowed_instance_types", "max_instance_size"}}  # fmt: skip
 
@@ -68,7 +68,7 @@ def load() -> Config:
     if not isinstance(reap, bool):
         raise ManifestError(path, "aws.reap", "must be true or false")
     size = policy.get("max_instance_size", "xlarge")
-    if not isinstance(size, str) or not SIZE_RE.match(size):
+    if not isinstance(size, str) or not SIZE_RE.fullmatch(size):
         raise ManifestError(path, "policy.max_instance_size", "must be a size like xlarge, 4xlarge")
     return Config(
         allowed_account_ids=tuple(ids), reap_aws=reap, path=path,

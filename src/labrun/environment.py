@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 from labrun.manifest import Manifest
 from labrun.session import Session
@@ -43,3 +45,20 @@ def cloud_endpoint_for(manifest: Manifest, session: Session) -> str | None:
     from labrun import localcloud
 
     return localcloud.ensure_running().endpoint
+
+
+def learner_env(session: Session, manifest: Manifest) -> dict[str, str]:
+    """What `labrun env` exports and `labrun shell` runs in: the session's cloud, each
+    Terraform output as LAB_<NAME>, and LABRUN_TAGS (the marks to put on what you create)."""
+    endpoint = cloud_endpoint_for(manifest, session) if session.is_live else None
+    env = session_env(session, endpoint)
+    for name, value in session.outputs.items():
+        env[output_variable(name)] = value if isinstance(value, str) else json.dumps(value)
+    env["LABRUN_TAGS"] = json.dumps(session.tags(), separators=(",", ":"))
+    return env
+
+
+def output_variable(name: str) -> str:
+    """A Terraform output's variable: "log_group" -> LAB_LOG_GROUP, "logGroup" -> LAB_LOG_GROUP."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return "LAB_" + re.sub(r"[^A-Za-z0-9]+", "_", snake).strip("_").upper()

@@ -172,17 +172,6 @@ def _hourly(row: Row) -> float:
     return row.price.hourly_usd or 0.0
 
 
-def needs_plan(resource_types: set[str] | None) -> bool:
-    """Whether a module must be planned to be priced: it calls modules, declares an AWS
-    resource, or a type not known to be free (a builtin-only lab skips the plan)."""
-    from labrun.prices import load_table
-
-    if resource_types is None:
-        return True
-    table = load_table()
-    return any(t.startswith("aws_") or table.free_note(t) is None for t in resource_types)
-
-
 def before_apply(
     store: SessionStore,
     session: Session,
@@ -190,12 +179,19 @@ def before_apply(
     env: dict[str, str],
     budget: float | None,
     progress: ProgressCallback | None = None,
-) -> Estimate | None:
-    """Plan the session's prepared module, record the estimate, refuse what must not apply."""
-    from labrun import plan
+) -> str | None:
+    """Plan the session's prepared module to a plan file, price and check that plan, record
+    the estimate, and refuse what must not apply.
+
+    Returns the plan file that was priced: the start applies exactly that file, so nothing
+    it did not price can be applied. None when the module is provably free (Terraform's
+    builtin provider only): no plan is made and the start applies in one Terraform process.
+    """
+    from labrun import plan, tfmodule
     from labrun.sessionmodule import terraform_for
 
-    planned = needs_plan(plan.resource_types(session.terraform_dir))
+    info = tfmodule.cached_module_info(session.terraform_dir, session.workdir / "module.json")
+    planned = not info.builtin_only
     if not planned and not manifest.costs:
         store.update(session.id, hourly_usd=0.0, budget_usd=budget)
         return None
@@ -208,4 +204,4 @@ def before_apply(
     store.update(session.id, hourly_usd=0.0 if why else found.hourly_usd, budget_usd=budget)
     if why is not None:
         raise Refused(why)
-    return found
+    return plan.PLAN_FILE if planned else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from labrun import environment
+from labrun import environment, hints
 from labrun.checker import TaskResult, run_checks, score
 from labrun.errors import BadInput
 from labrun.session import Session, session_manifest
@@ -60,6 +60,7 @@ def check(store: SessionStore, session: Session) -> CheckReport:
     tasks = run_checks(
         session.lab_dir, manifest, context, log_path=session.logs_dir / "check.log", env=env
     )
+    tasks = hints.with_levels(store, session.id, manifest, tasks)
     report = CheckReport(session=session.id, tasks=tasks)
     store.add_attempt(session.id, report.score, report.total, report.to_json())
     store.journal(session.id, "check", {"score": report.score, "total": report.total})

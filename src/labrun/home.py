@@ -7,7 +7,7 @@ import re
 import secrets
 from pathlib import Path
 
-OWNER_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+OWNER_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # matched whole: fullmatch
 
 
 def labrun_home() -> Path:
@@ -20,6 +20,17 @@ def labrun_home() -> Path:
         home = Path(state) / "labrun"
     home.mkdir(parents=True, exist_ok=True)
     return home.resolve()
+
+
+def cache_dir() -> Path:
+    """What labrun can compute again, shared by every LABRUN_HOME of the user (a lab's
+    module read by Terraform's loader): LABRUN_CACHE_DIR, else $XDG_CACHE_HOME/labrun,
+    else ~/.cache/labrun."""
+    explicit = os.environ.get("LABRUN_CACHE_DIR")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(explicit).expanduser() if explicit else Path(base) / "labrun"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
 
 
 def sessions_dir() -> Path:
@@ -47,7 +58,7 @@ def owner() -> str:
 
     explicit = os.environ.get("LABRUN_OWNER")
     if explicit:
-        if not OWNER_RE.match(explicit):
+        if not OWNER_RE.fullmatch(explicit):
             raise BadInput(
                 f"LABRUN_OWNER={explicit!r}: use lowercase letters, digits and '-' (at most 63)"
             )

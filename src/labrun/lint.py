@@ -4,6 +4,7 @@
 - files: README.md, terraform/ and check.py are there, check.py is Python and has a check
   function for every task of lab.toml;
 - terraform: the module parses (Terraform's own config loader, no provider needed);
+- splicing: no local-exec command splices a value into its shell string (`${...}`);
 - variables: each labrun_* variable it declares is one labrun sets, and is used; every
   var.X it uses is declared; any other variable has a default (labrun sets no other);
   a module that makes AWS resources uses labrun_tags, one for Docker labrun_labels;
@@ -25,7 +26,7 @@ from typing import Any
 from labrun.catalog import REQUIRED_PARTS
 from labrun.errors import BadInput, ManifestError
 from labrun.manifest import Manifest, load_manifest
-from labrun.tfmodule import LABRUN_VARIABLES
+from labrun.tfmodule import LABRUN_VARIABLES, diagnostic
 
 _DEFAULT = re.compile(r"^\s*default\s*=", re.MULTILINE)
 
@@ -92,6 +93,7 @@ def lint(path: Path) -> LintReport:
         module = _terraform(path / "terraform", report)
         if module is not None:
             _variables(path / "terraform", module, manifest, report)
+            _splicing(module, report)
     if manifest is not None and "aws" in manifest.targets and manifest.budget_usd is None:
         report.warn("budget", "runs on real AWS without a budget_usd: nothing caps its cost")
     return report
@@ -148,10 +150,7 @@ def _terraform(module_dir: Path, report: LintReport) -> dict[str, Any] | None:
         return None
     errors = False
     for diag in diagnostics or []:
-        subject = diag.get("Subject") or {}
-        line = (subject.get("Start") or {}).get("Line")
-        where = f"{Path(subject.get('Filename', '')).name} line {line}"
-        text = f"{where}: {diag.get('Summary')}: {diag.get('Detail') or ''}".rstrip(": ")
+        text = diagnostic(diag)
         if diag.get("Severity") == 1:
             report.error("terraform", text)
             errors = True
@@ -193,6 +192,35 @@ def _marks(
     if "docker" in requires and "labrun_labels" not in used:
         report.warn("variables", "requires docker but never uses var.labrun_labels: label "
                     "every container, network, volume and image")  # fmt: skip
+
+
+SHELL_ATTRIBUTES = ("command", "interpreter")  # what local-exec hands to a shell
+
+
+def _splicing(module: dict[str, Any], report: LintReport) -> None:
+    """A provisioner command with `${...}` in it lets a value (a path with a quote, a name
+    from the environment) change the command: values go through `environment` instead."""
+    for address, resource in sorted((module.get("ManagedResources") or {}).items()):
+        for block in (resource.get("Config") or {}).get("Blocks") or []:
+            if block.get("Type") != "provisioner" or block.get("Labels") != ["local-exec"]:
+                continue
+            attributes = (block.get("Body") or {}).get("Attributes") or {}
+            for name in SHELL_ATTRIBUTES:
+                expr = (attributes.get(name) or {}).get("Expr")
+                if expr is not None and not _literal(expr):
+                    line = ((expr.get("SrcRange") or {}).get("Start") or {}).get("Line")
+                    report.error(
+                        "terraform",
+                        f"{address} line {line}: its local-exec {name} splices a value into "
+                        'a shell command: pass it in `environment` and write "$NAME" instead',
+                    )
+
+
+def _literal(expr: dict[str, Any]) -> bool:
+    """A string with no interpolation: a literal, or a template of literal parts only."""
+    if "Parts" in expr:
+        return all(set(part) <= {"Val", "SrcRange"} for part in expr["Parts"] or [])
+    return set(expr) <= {"Val", "SrcRange"}
 
 
 def _used_variables(node: Any) -> set[str]:

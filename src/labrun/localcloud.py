@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -104,9 +105,19 @@ def status() -> CloudStatus:
         return _probe()
 
 
-def stop(timeout: float = 10) -> bool:
-    """Stop the local cloud (SIGTERM, then SIGKILL after `timeout` s); False if none ran."""
+def stop(timeout: float = 10, *, force: bool = True) -> bool:
+    """Stop the local cloud (SIGTERM, then SIGKILL after `timeout` s); False if none ran.
+
+    Without `force`, refuses while local sessions use it: decided under the cloud lock, so
+    a session starting at the same moment is either seen here or starts a new cloud after.
+    """
     with _locked():
+        users = [] if force else active_local_sessions()
+        if users:
+            raise LabrunError(
+                f"local sessions still use the local cloud ({', '.join(users)}): end them "
+                "with `labrun stop SESSION`, or use --force"
+            )
         return _stop_recorded(timeout)
 
 
@@ -311,9 +322,38 @@ def _run_server(state: Path, ready: int) -> None:
     os.write(ready, b"1")
     os.close(ready)
     print(f"local cloud listening on {endpoint_url(port)} (pid {os.getpid()})", flush=True)
+    threading.Thread(target=_warm, name="warm", daemon=True).start()
     signal.sigwait(stop_signals)
-    server.stop()
     print("local cloud stopped", flush=True)
+    # Its state lives in memory only: exiting at once closes the socket. A graceful shutdown
+    # (the HTTP server's 0.5 s poll, then the interpreter's teardown of moto's backends, 2 s)
+    # would be waited for by every `labrun stop` that stops the cloud.
+    os._exit(0)
+
+
+# moto builds a service's backend on its first request, and EC2's takes seconds (it loads its
+# AMIs and instance types): the first `labrun stop` would pay for it in its sweep. The server
+# builds the backends labrun's sweep lists in the background once it is ready, so that
+# readiness is not delayed and a stop finds them built.
+WARM_SERVICES = (
+    "ec2", "s3", "sqs", "dynamodb", "logs", "iam", "ecr", "lambda",
+    "resourcegroupstaggingapi", "sts", "kms", "secretsmanager",
+)  # fmt: skip
+
+
+def _warm() -> None:
+    from moto.backends import get_backend
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+
+    started = time.monotonic()
+    for name in WARM_SERVICES:
+        account = get_backend(name)[DEFAULT_ACCOUNT_ID]  # type: ignore[call-overload]
+        for region in (REGION, "global", "aws"):  # regional, then global services' keys
+            with suppress(KeyError):
+                account[region]
+                break
+    print(f"local cloud warm: {len(WARM_SERVICES)} services in "
+          f"{time.monotonic() - started:.1f}s", flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,19 +15,19 @@ from typing import Any
 from labrun.durations import parse_duration
 from labrun.errors import ManifestError
 
-ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # matched whole: fullmatch
 TARGETS = ("local", "aws")
 REQUIRES = ("docker", "aws")
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
 # Policy rules that refuse a resource unless the lab's [policy] allow lists them.
-REFUSABLE = ("nat-gateway", "eks-cluster", "gpu-instance", "instance-size")
+REFUSABLE = ("nat-gateway", "eks-cluster", "gpu-instance", "instance-size", "unknown-at-plan")
 
 _TOP_KEYS = {
     "id", "title", "summary", "version", "difficulty", "duration", "ttl", "max_ttl",
     "targets", "requires", "tasks", "budget_usd", "check_timeout", "policy", "costs",
 }  # fmt: skip
 _COST_KEYS = {"type", "count", "values"}
-_TASK_KEYS = {"id", "title", "points", "hint", "timeout"}
+_TASK_KEYS = {"id", "title", "points", "hint", "hints", "timeout"}
 _POLICY_KEYS = {"allow", "regions", "instance_types"}
 
 
@@ -57,8 +57,13 @@ class Task:
     id: str
     title: str
     points: int = 1
-    hint: str = ""
+    hints: tuple[str, ...] = ()  # levels, revealed one at a time (`labrun hint TASK`)
     timeout: float | None = None  # seconds; None means the lab's check_timeout
+
+    @property
+    def hint(self) -> str:
+        """The first level: what `labrun check` shows when the task does not pass."""
+        return self.hints[0] if self.hints else ""
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def parse_manifest(data: dict[str, Any], path: Path) -> Manifest:
     v = _Validator(path)
     v.no_unknown_keys(data, _TOP_KEYS, "")
     lab_id = v.string(data, "id", required=True)
-    if not ID_RE.match(lab_id):
+    if not ID_RE.fullmatch(lab_id):
         v.fail("id", f"{lab_id!r} must use only a-z, 0-9 and '-' (at most 64)")
     if lab_id != path.parent.name:
         v.fail("id", f"{lab_id!r} must equal the lab's folder name {path.parent.name!r}")
@@ -231,6 +236,18 @@ class _Validator:
             self.fail(prefix + key, f"must be a list of strings, not {value!r}")
         return tuple(value)
 
+    def hints(self, item: dict[str, Any], prefix: str) -> tuple[str, ...]:
+        """`hint = "..."` (one level) or `hints = ["...", "..."]` (levels, gentlest first)."""
+        if "hint" in item and "hints" in item:
+            self.fail(prefix + "hints", "give either hint (one level) or hints (a list), not both")
+        if "hint" in item:
+            hint = self.string(item, "hint", prefix=prefix)
+            return (hint,) if hint.strip() else ()
+        value = item.get("hints", [])
+        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+            self.fail(prefix + "hints", f"must be a list of non-empty strings, not {value!r}")
+        return tuple(value)
+
     def tasks(self, data: dict[str, Any]) -> tuple[Task, ...]:
         raw = data.get("tasks")
         if raw is None:
@@ -250,7 +267,7 @@ class _Validator:
     def task(self, item: dict[str, Any], prefix: str) -> Task:
         self.no_unknown_keys(item, _TASK_KEYS, prefix)
         task_id = self.string(item, "id", required=True, prefix=prefix)
-        if not ID_RE.match(task_id):
+        if not ID_RE.fullmatch(task_id):
             self.fail(prefix + "id", f"{task_id!r} must use only a-z, 0-9 and '-'")
         points = item.get("points", 1)
         if isinstance(points, bool) or not isinstance(points, int) or points < 0:
@@ -259,6 +276,6 @@ class _Validator:
             id=task_id,
             title=self.string(item, "title", required=True, prefix=prefix),
             points=points,
-            hint=self.string(item, "hint", prefix=prefix),
+            hints=self.hints(item, prefix),
             timeout=self.number(item, "timeout", minimum=1.0, prefix=prefix),
         )

@@ -22,6 +22,7 @@ and the others still run.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -31,18 +32,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from labrun import tferrors
 from labrun.catalog import Lab
 from labrun.tfengine import terraform_command
 from labrun.tfmodule import copy_module
 
 Status = Literal["mirrored", "builtin", "failed"]
 MIRROR_TIMEOUT = 900.0  # seconds for one module: the aws provider alone is ~100 MB a platform
-MAX_DETAIL = 200  # characters of Terraform's explanation kept in the one-line message
+DEFAULT_REGISTRY = "registry.terraform.io"
+_REQUIRED_PROVIDERS = re.compile(r"\brequired_providers\s*\{")
+_SOURCE_ENTRY = re.compile(r'(\w[\w-]*)\s*=\s*\{[^{}]*?\bsource\s*=\s*"([^"]+)"', re.S)
+_RESOURCE_TYPE = re.compile(r'^\s*(?:resource|data)\s+"([a-z0-9]+)_', re.M)
 _MIRRORING = re.compile(r"^- Mirroring (\S+?)\.\.\.$")
 _SELECTED = re.compile(r"^\s+- Selected v(\S+) to meet constraints")
-_ERROR = re.compile(r"^(?:│\s*)?Error: (.+)$")
-_UNREACHABLE = re.compile(r"could not connect to ([^\s:]+)")
-_PROVIDER = re.compile(r"(?:for provider|Failed to download)\s+(\S+?)(?::|\s|$)")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,84 @@ def lab_modules(lab: Lab) -> list[tuple[str, Path]]:
     if lab.files_dir.is_dir() and _tf_files(lab.files_dir):
         parts.append(("files", lab.files_dir))
     return parts
+
+
+@dataclass(frozen=True)
+class Need:
+    """A registry provider one Terraform configuration of a lab needs (`hashicorp/aws`)."""
+
+    provider: str
+    part: str  # "terraform" (the lab's module) or "files" (the learner's own Terraform)
+    offline: bool  # in LABRUN_PROVIDER_MIRROR, so init needs no registry
+
+    def to_json(self) -> dict[str, Any]:
+        return {"provider": self.provider, "part": self.part, "offline": self.offline}
+
+
+def provider_needs(lab: Lab, mirror: str | None = None) -> list[Need]:
+    """The registry providers a lab's Terraform needs, and whether each is available
+    offline, i.e. in the provider mirror (``mirror``, else LABRUN_PROVIDER_MIRROR).
+
+    A light scan of the `.tf` files, no Terraform and no network, so `labrun list` stays
+    fast: the `source` of each required_providers entry, and `hashicorp/TYPE` for resource
+    types with no entry (Terraform's default). The builtin provider (terraform_data) needs
+    nothing. The plugin cache does not count: Terraform still asks the registry which
+    versions exist before it uses a cached provider.
+    """
+    folder = mirror if mirror is not None else os.environ.get("LABRUN_PROVIDER_MIRROR")
+    root = Path(folder).expanduser() if folder else None
+    needs: list[Need] = []
+    for part, module in lab_modules(lab):
+        for address in sorted(_scan_providers(module)):
+            needs.append(Need(_short(address), part, _in_mirror(root, address)))
+    return needs
+
+
+def _scan_providers(module: Path) -> set[str]:
+    """Full provider addresses (`registry.terraform.io/hashicorp/aws`) a folder's .tf need."""
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in _tf_files(module)]
+    sources: dict[str, str] = {}
+    for text in texts:
+        for block in _blocks(text, _REQUIRED_PROVIDERS):
+            sources.update((m[1], m[2]) for m in _SOURCE_ENTRY.finditer(block))
+    used = {m[1] for text in texts for m in _RESOURCE_TYPE.finditer(text)} - {"terraform"}
+    addresses = {*sources.values(), *(f"hashicorp/{t}" for t in used if t not in sources)}
+    return {a if a.count("/") == 2 else f"{DEFAULT_REGISTRY}/{a}" for a in addresses}
+
+
+def _blocks(text: str, opening: re.Pattern[str]) -> list[str]:
+    """The bodies of the blocks that ``opening`` starts (up to its matching brace)."""
+    bodies = []
+    for match in opening.finditer(text):
+        depth, index = 1, match.end()
+        while depth and index < len(text):
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            index += 1
+        bodies.append(text[match.end() : index - 1])
+    return bodies
+
+
+def _in_mirror(root: Path | None, address: str) -> bool:
+    """Whether a mirror holds ``address`` for this platform, packed (what `labrun providers
+    mirror` writes) or unpacked (HOST/NS/TYPE/VERSION/OS_ARCH/)."""
+    if root is None:
+        return False
+    folder = root / address
+    kind = address.rsplit("/", 1)[-1]
+    os_arch = terraform_platform()
+    packed = folder.glob(f"terraform-provider-{kind}_*_{os_arch}.zip")
+    return any(packed) or any(folder.glob(f"*/{os_arch}"))
+
+
+def terraform_platform() -> str:
+    """This machine's platform as Terraform names it (`linux_amd64`)."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+    return f"{platform.system().lower()}_{arch.get(machine, machine)}"
+
+
+def _short(address: str) -> str:
+    return address.removeprefix(f"{DEFAULT_REGISTRY}/")
 
 
 def mirror_labs(
@@ -183,50 +263,25 @@ def _read(code: int, output: str) -> _Run:
     """The providers mirrored (`address vVERSION`) and the errors, from Terraform's text."""
     run = _Run(code)
     lines = output.splitlines()
-    for index, line in enumerate(lines):
+    for line in lines:
         if mirroring := _MIRRORING.match(line):
             run.providers.append(mirroring[1])
         elif (selected := _SELECTED.match(line)) and run.providers:
             run.providers[-1] += f" v{selected[1]}"
-        elif error := _ERROR.match(line):
-            run.errors.append(f"{error[1].strip()}: {_paragraph(lines, index + 1)}".rstrip(": "))
+    run.errors = tferrors.text_errors(lines)
     return run
-
-
-def _paragraph(lines: list[str], start: int) -> str:
-    """The explanation Terraform prints under an "Error:" line: its first paragraph."""
-    words: list[str] = []
-    for line in lines[start:]:
-        text = line.strip().lstrip("│").strip()
-        if text.startswith("╵") or (not text and words):
-            break
-        words.extend(text.split())
-    return " ".join(words)
 
 
 def terraform_error(output: str) -> str:
     """One line for Terraform's first error in ``output``, e.g. `kreuzwerker/docker: could
     not connect to registry.terraform.io` (for messages, and for tests that skip)."""
-    return _first_error(_read(1, output))
+    run = _read(1, output)
+    return tferrors.first_error(run.errors, run.code)
 
 
 def _explain(run: _Run) -> str:
     """One line for a failed mirror, with what to do when the registry is out of reach."""
-    line = _first_error(run)
-    if _UNREACHABLE.search(line):
+    line = tferrors.first_error(run.errors, run.code)
+    if "could not connect to" in line:
         line += " (no internet access? Mirror on a machine that has it, then copy the folder)"
     return line
-
-
-def _first_error(run: _Run) -> str:
-    """The provider and the registry it could not reach, when that is the problem, else
-    Terraform's first error, shortened."""
-    if not run.errors:
-        return f"terraform exited with {run.code} and printed no error"
-    text = run.errors[0]
-    unreachable = _UNREACHABLE.search(text)
-    if unreachable:
-        named = _PROVIDER.search(text)
-        provider = named[1].removeprefix("registry.terraform.io/") + ": " if named else ""
-        return f"{provider}could not connect to {unreachable[1]}"
-    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."

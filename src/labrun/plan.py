@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 PLAN_FILE = "labrun.tfplan"
 _INDEX = re.compile(r"\[[^\]]*\]")
-_RESOURCE_BLOCK = re.compile(r'^\s*(resource|module)\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -146,30 +145,12 @@ def _from_state(
     return PlannedResource(address, str(resource.get("type", "")), values, {}, region)
 
 
-def resource_types(module_dir: Path) -> set[str] | None:
-    """The resource types a module declares, read from its files (None when it calls other
-    modules, whose resources only a plan can tell)."""
-    types: set[str] = set()
-    for path in sorted(module_dir.glob("*.tf")):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for kind, name in _RESOURCE_BLOCK.findall(text):
-            if kind == "module":
-                return None
-            types.add(name)
-    for path in sorted(module_dir.glob("*.tf.json")):
-        data = json.loads(path.read_text(encoding="utf-8") or "{}")
-        if data.get("module"):
-            return None
-        types.update(data.get("resource") or {})
-    return types
-
-
 def make_plan(terraform: Terraform, progress: ProgressCallback | None = None) -> dict[str, Any]:
     """init + plan -out in the module folder, then `show -json` of that plan."""
     result = terraform.init_and_plan(PLAN_FILE, progress)
     if not result.ok:
         first = result.errors[0] if result.errors else "unknown error"
-        raise LabrunError(f"terraform plan failed: {first}")
+        raise LabrunError(f"terraform {result.operation} failed: {first}")  # init or plan
     document = terraform.show_json(PLAN_FILE)
     if document is None:
         raise LabrunError(f"terraform show -json failed (see {terraform.log_path})")

@@ -39,6 +39,26 @@ INSTANCE_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What a resource's price and the instance rules read: its instance type, size or count. One
+# of them unknown at plan time (computed by the apply) means the gate cannot check it.
+GATED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "aws_instance": (("instance_type",),),
+    "aws_spot_instance_request": (("instance_type",),),
+    "aws_launch_template": (("instance_type",),),
+    "aws_eks_node_group": (("instance_types",), ("scaling_config", "desired_size")),
+    "aws_db_instance": (("instance_class",), ("allocated_storage",)),
+    "aws_rds_cluster_instance": (("instance_class",),),
+    "aws_sagemaker_notebook_instance": (("instance_type",), ("volume_size",)),
+    "aws_sagemaker_endpoint_configuration": (
+        ("production_variants", "instance_type"),
+        ("production_variants", "initial_instance_count"),
+    ),
+    "aws_elasticache_cluster": (("node_type",), ("num_cache_nodes",)),
+    "aws_ebs_volume": (("size",),),
+    "aws_autoscaling_group": (("desired_capacity",), ("max_size",)),
+}
+
+
 @dataclass(frozen=True)
 class Policy:
     """The settings the rules read."""
@@ -171,6 +191,30 @@ def _instance_size(resource: PlannedResource, policy: Policy) -> str | None:
     if not large:
         return None
     return f"{large[0]} is larger than {policy.max_instance_size} (config policy.max_instance_size)"
+
+
+@rule("unknown-at-plan")
+def _unknown_at_plan(resource: PlannedResource, policy: Policy) -> str | None:
+    """An instance type, size or count computed by the apply passes no rule unchecked."""
+    for path in GATED_FIELDS.get(resource.type, ()):
+        if _unknown_at(resource.unknown, path):
+            name = ".".join(path)
+            return (
+                f"{name} is unknown until apply: labrun cannot check or price it (set it to a "
+                'known value, or lab.toml [policy] allow = ["unknown-at-plan"])'
+            )
+    return None
+
+
+def _unknown_at(unknown: Any, path: tuple[str, ...]) -> bool:
+    """Whether `after_unknown` marks the attribute at `path` (or a block holding it)."""
+    if unknown is True:
+        return True
+    if isinstance(unknown, list):
+        return any(_unknown_at(item, path) for item in unknown)
+    if not path or not isinstance(unknown, dict):
+        return False
+    return _unknown_at(unknown.get(path[0]), path[1:])
 
 
 @rule("nat-gateway")

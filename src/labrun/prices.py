@@ -51,6 +51,10 @@ class PriceTable:
         family, _, size = instance_type.partition(".")
         return self.number("ec2", family, size)
 
+    def public_ipv4_hourly(self) -> float:
+        """One public IPv4 address's hour: the same in every region."""
+        return float(self.section("public_ipv4")["hourly"])
+
     def per_hour(self, monthly_usd: float) -> float:
         return monthly_usd / self.hours_per_month
 

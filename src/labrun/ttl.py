@@ -41,12 +41,17 @@ def _within_max_ttl(session: Session, more: timedelta, lifetime: timedelta) -> N
     limit = session_manifest(session).max_ttl
     if lifetime <= limit:
         return
-    room = limit - (session.expires_at - session.created_at)
-    left = f"at most {format_duration(room)} more" if room.total_seconds() > 0 else "no more"
+    lived = session.expires_at - session.created_at
+    room = limit - lived
+    allowed = (
+        f"extend it by at most {format_duration(room, exact=True)}"
+        if room.total_seconds() > 0
+        else "it cannot be extended any more"
+    )
     raise BadInput(
-        f"extending {session.id} by {format_duration(more)} would make it live "
-        f"{format_duration(lifetime)}, past {session.lab}'s max_ttl of "
-        f"{format_duration(limit)} ({left})"
+        f"cannot extend {session.id} by {format_duration(more, exact=True)}: a session of "
+        f"{session.lab} lives at most {format_duration(limit, exact=True)} (its max_ttl) "
+        f"and {session.id} already has {format_duration(lived, exact=True)} of it; {allowed}"
     )
 
 

@@ -1,49 +1,46 @@
 """The docker-basics lab, played like a learner on a real Docker engine.
 
-The lab's Terraform needs the kreuzwerker/docker provider, which cannot be installed on a
-machine without the provider registry. So these tests stand in for its apply: they create
-the network and the volume with the session's labels and write lab.env from the lab's own
-template, as the module does. Then they do the learner's work (the reference solution
-solve.sh, or the Docker SDK for each typical mistake) and grade it with the lab's check.py
-through labrun's checker runner. `test_lab_test_or_why_not` runs `labrun lab test` itself
-wherever the provider can be installed, and is skipped with Terraform's own reason elsewhere.
+Every session here is a real one: `labrun start docker-basics` applies the lab's module
+(Terraform's builtin terraform_data driving the Docker engine: no registry provider), which
+creates the network and the volume with the session's labels and writes lab.env. Then the
+tests do the learner's work (the reference solution solve.sh, or the Docker SDK for each
+typical mistake), grade it with the lab's check.py through labrun, and stop the session: the
+receipt must say that nothing of it remains. `test_lab_test` runs `labrun lab test
+docker-basics` itself.
 
-No registry is reachable either, so `python:3.12-slim` cannot be pulled: the learner's
-Dockerfile is built FROM a Python image made here from this machine's own interpreter (its
-binary, the shared libraries it loads and its standard library, plus busybox for a shell):
-testing.docker_images.ensure_python_image, cached under PYTHON_TAG. The lab lets an instructor
-name such an image (its `base_image` variable, BASE_IMAGE in lab.env), which is what these
+No registry is reachable, so `python:3.12-slim` cannot be pulled: the learner's Dockerfile is
+built FROM a Python image made here from this machine's own interpreter (its binary, the
+shared libraries it loads and its standard library, plus busybox for a shell):
+testing.docker_images.ensure_python_image, cached under PYTHON_TAG. The lab lets an
+instructor name such an image (TF_VAR_base_image, BASE_IMAGE in lab.env), which is what these
 tests do.
 
-The test network publishes ports on 127.0.0.1 even when a container asks for every interface
-(`-p 8000`): the learner's mistake is scripted as typed, and nothing is exposed for real.
+The tests' sessions also set the lab's network to publish ports on 127.0.0.1 even when a
+container asks for every interface (TF_VAR_network_options): the learner's mistake (`-p
+8000`) is scripted as typed, and nothing is exposed for real.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import shutil
-import string
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from docker.errors import ImageNotFound, NotFound
 
-from labrun.checker import TaskResult, run_checks
+from labrun.checker import TaskResult
 from labrun.manifest import Manifest, load_manifest
 from testing.cli import labrun
 from testing.docker_images import TEST_LABEL, ensure_python_image
-from testing.terraform import init_or_skip
+from testing.labsession import LabSession, by_id, clean_env
 
 pytestmark = pytest.mark.docker
 
@@ -58,7 +55,15 @@ ALL_PASS = dict.fromkeys(TASKS, "pass")
 SAFE_NETWORK = {"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"}
 
 
-# --- the lab, provisioned as its Terraform would ---------------------------------------------
+def lab_env(base_image: str) -> dict[str, str]:
+    """The environment the tests start docker-basics with (see the module's docstring)."""
+    return {
+        "TF_VAR_base_image": base_image,
+        "TF_VAR_network_options": json.dumps(SAFE_NETWORK),
+    }
+
+
+# --- one session of the lab, started for real ----------------------------------------------
 
 
 class Lab:
@@ -66,41 +71,26 @@ class Lab:
 
     def __init__(self, client: Any, root: Path, base_image: str) -> None:
         self.client = client
-        self.session = "t" + secrets.token_hex(4)[:7]
-        expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.labels = {
-            "labrun.session": self.session,
-            "labrun.lab": "docker-basics",
-            "labrun.owner": "test-docker-basics",
-            "labrun.expires-at": expires,
-        }
-        self.outputs: dict[str, Any] = {
-            "image": f"labrun/model-server:{self.session}",
-            "container": f"model-server-{self.session}",
-            "network": f"labrun-{self.session}",
-            "volume": f"labrun-models-{self.session}",
-            "model_name": "house-price",
-            "base_image": base_image,
-            "max_image_mb": 250,
-        }
-        self.workspace = root / "workspace"
-        self.log = root / "check.log"
+        self.home = root / "home"
+        self.base_image = base_image
+        self.owner = "test-docker-basics-" + secrets.token_hex(3)
         self.manifest: Manifest = load_manifest(LAB_DIR / "lab.toml")
+        self.played: LabSession | None = None
 
     def provision(self) -> None:
-        """What the module's apply makes: the marked network and volume, and lab.env."""
-        self.client.networks.create(
-            self.outputs["network"], driver="bridge", labels=self.labels, options=SAFE_NETWORK
+        """`labrun start docker-basics`: the module's apply makes the marked network and
+        volume, and lab.env."""
+        self.played = LabSession.start(
+            "docker-basics", self.home, owner=self.owner, env=lab_env(self.base_image)
         )
-        self.client.volumes.create(self.outputs["volume"], labels=self.labels)
-        shutil.copytree(LAB_DIR / "files", self.workspace)
-        template = string.Template((LAB_DIR / "terraform" / "lab.env.tftpl").read_text())
-        flags = " ".join(f"--label {k}={v}" for k, v in self.labels.items())
-        values = {key: self.outputs[key] for key in ("image", "container", "network", "volume")}
-        text = template.substitute(
-            session=self.session, base_image=self.outputs["base_image"], labels=flags, **values
-        )
-        (self.workspace / "lab.env").write_text(text)
+        self.session = self.played.id
+        self.outputs: dict[str, Any] = self.played.outputs
+        self.workspace = self.played.workspace
+        self.labels = self.played.session.labels()
+
+    def check(self) -> dict[str, TaskResult]:
+        assert self.played is not None
+        return by_id(self.played.check())
 
     @property
     def container_name(self) -> str:
@@ -109,19 +99,6 @@ class Lab:
     @property
     def image_tag(self) -> str:
         return str(self.outputs["image"])
-
-    def check(self) -> dict[str, TaskResult]:
-        context = {
-            "session": self.session,
-            "lab": "docker-basics",
-            "outputs": self.outputs,
-            "workspace": str(self.workspace),
-            "tags": {k.replace(".", ":"): v for k, v in self.labels.items()},
-            "labels": self.labels,
-            "env": {"LABRUN_SESSION": self.session},
-        }
-        results = run_checks(LAB_DIR, self.manifest, context, log_path=self.log)
-        return {r.id: r for r in results}
 
     # The learner's work, scripted with the Docker SDK.
 
@@ -185,17 +162,15 @@ class Lab:
                 with suppress(NotFound):
                     container.remove(force=True)
 
-    def teardown(self) -> None:
-        self.remove_containers()
-        for image in self.client.images.list(filters={"label": f"labrun.session={self.session}"}):
-            self.client.images.remove(image.id, force=True)
-        for name in (self.image_tag, *self.extra_tags()):
+    def teardown(self) -> dict[str, Any]:
+        """`labrun stop` (its receipt), then the tests' unlabelled build, which it leaves."""
+        receipt: dict[str, Any] = {"ok": True}
+        if self.played is not None:
+            _, receipt = self.played.stop()
+        for name in self.extra_tags():
             with suppress(ImageNotFound):
                 self.client.images.remove(name, force=True)
-        with suppress(NotFound):
-            self.client.networks.get(self.outputs["network"]).remove()
-        with suppress(NotFound):
-            self.client.volumes.get(self.outputs["volume"]).remove(force=True)
+        return receipt
 
     def extra_tags(self) -> list[str]:
         return [f"labrun-test/docker-basics-{self.session}:{v}" for v in VARIANTS]
@@ -225,7 +200,8 @@ def lab(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         played.provision()
         yield played
     finally:
-        played.teardown()
+        receipt = played.teardown()
+    assert receipt["ok"], receipt  # the learner's container and images included
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +249,8 @@ def test_no_image_under_the_lab_tag_blocks_the_rest(learner: Lab) -> None:
 
 
 def test_reference_solution_scores_everything(learner: Lab) -> None:
-    env = {**os.environ, "LABRUN_SESSION": learner.session, "LABRUN_PYTHON": sys.executable}
+    assert learner.played is not None
+    env = {**learner.played.env, "LABRUN_PYTHON": sys.executable}
     solved = subprocess.run(
         ["bash", str(LAB_DIR / "solution" / "solve.sh")], cwd=learner.workspace, env=env,
         capture_output=True, text=True, timeout=180, check=False,
@@ -285,7 +262,7 @@ def test_reference_solution_scores_everything(learner: Lab) -> None:
     points = sum(r.earned for r in results.values())
     assert points == learner.manifest.total_points == 17
     image = learner.client.images.get(learner.image_tag)
-    assert image.labels["labrun.owner"] == "test-docker-basics"  # `labrun stop` can find it
+    assert image.labels["labrun.owner"] == learner.owner  # `labrun stop` can find it
 
 
 def test_scripted_correct_run_passes(learner: Lab) -> None:
@@ -430,18 +407,78 @@ def test_rebuilt_image_needs_a_new_container(learner: Lab, images: dict[str, Any
     assert "older build" in results["run"].message
 
 
-# --- `labrun lab test`, where the provider can be installed ----------------------------------
+# --- the lab's own start, stop and self-test ------------------------------------------------
 
 
-def test_lab_test_or_why_not(tmp_path: Path) -> None:
-    """`labrun lab test docker-basics` needs kreuzwerker/docker: try to install it first."""
-    module = tmp_path / "terraform"
-    shutil.copytree(LAB_DIR / "terraform", module)
-    init_or_skip(module, tmp_path / "terraform.log", "labs/docker-basics/terraform")
-    home = {"LABRUN_HOME": str(tmp_path / "home")}
-    tested = labrun("lab", "test", "docker-basics", "--json", env=home, timeout=900)
+def test_lab_test(tmp_path: Path, docker_client: Any) -> None:
+    """`labrun lab test docker-basics`: start, untouched check, solve.sh, 17/17, stop."""
+    env = lab_env(ensure_python_image(docker_client))
+    tested = labrun("lab", "test", "docker-basics", "--json", env=env, timeout=900)
     assert tested.returncode == 0, tested.stdout + tested.stderr
-    assert json.loads(tested.stdout)["ok"]
+    report = json.loads(tested.stdout)
+    assert report["ok"], report
+    assert [s["status"] for s in report["steps"]] == ["ok"] * 5
+
+
+def session_objects(client: Any, session: str) -> list[str]:
+    """Every Docker object carrying the session's label."""
+    marked = {"label": f"labrun.session={session}"}
+    return [
+        *(f"network {n.name}" for n in client.networks.list(filters=marked)),
+        *(f"volume {v.name}" for v in client.volumes.list(filters=marked)),
+        *(f"container {c.name}" for c in client.containers.list(all=True, filters=marked)),
+    ]
+
+
+def test_start_marks_everything_and_stop_destroys_it(tmp_path: Path, docker_client: Any) -> None:
+    played = LabSession.start("docker-basics", tmp_path / "home", env=lab_env(
+        ensure_python_image(docker_client)))  # fmt: skip
+    try:
+        labels = played.session.labels()
+        network = docker_client.networks.get(played.outputs["network"])
+        volume = docker_client.volumes.get(played.outputs["volume"])
+        assert network.attrs["Labels"] == labels and volume.attrs["Labels"] == labels
+        assert set(labels) == {"labrun.session", "labrun.lab", "labrun.owner", "labrun.expires-at"}
+        assert network.attrs["Options"] == SAFE_NETWORK  # TF_VAR_network_options
+        env_file = (played.workspace / "lab.env").read_text()
+        assert f"NETWORK={network.name}\n" in env_file
+        assert f"--label labrun.owner={labels['labrun.owner']}" in env_file
+    finally:
+        code, receipt = played.stop()
+    assert code == 0 and receipt["ok"], receipt
+    destroyed = {"terraform_data.network", "terraform_data.volume", "terraform_data.lab_env"}
+    assert destroyed <= set(receipt["destroyed"])
+    assert receipt["swept"] == []  # Terraform's destroy removed them, not the sweep
+    assert session_objects(docker_client, played.id) == []
+
+
+def test_destroy_of_what_is_already_gone_succeeds(tmp_path: Path, docker_client: Any) -> None:
+    played = LabSession.start("docker-basics", tmp_path / "home", env=lab_env(
+        ensure_python_image(docker_client)))  # fmt: skip
+    docker_client.networks.get(played.outputs["network"]).remove()  # removed by hand
+    docker_client.volumes.get(played.outputs["volume"]).remove()
+    code, receipt = played.stop()
+    assert code == 0 and receipt["ok"] and receipt["errors"] == [], receipt
+    assert {"terraform_data.network", "terraform_data.volume"} <= set(receipt["destroyed"])
+
+
+def test_a_base_image_that_cannot_be_had_fails_start_in_one_line(
+    tmp_path: Path, docker_client: Any
+) -> None:
+    missing = f"labrun-test/no-such-python:{secrets.token_hex(4)}"
+    env = clean_env(tmp_path / "home", extra={"TF_VAR_base_image": missing})
+    started = subprocess.run(
+        [sys.executable, "-m", "labrun", "start", "docker-basics"], env=env,
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert started.returncode != 0
+    last = started.stderr.strip().splitlines()[-1]
+    assert last.startswith("labrun: session "), started.stderr
+    assert f"the base image {missing} is not in the Docker engine and cannot be pulled" in last
+    assert "TF_VAR_base_image=IMAGE" in last and "(nothing was left running)" in last
+    assert "Traceback" not in started.stderr and "local-exec" not in last
+    session = last.split()[2].rstrip(":")
+    assert session_objects(docker_client, session) == []
 
 
 def test_lab_lint() -> None:

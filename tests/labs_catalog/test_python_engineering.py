@@ -233,6 +233,14 @@ def test_a_failing_test_before_the_fix_earns_half(learner: Played) -> None:
     assert "Fix the code first" in tasks["commit"].hint
 
 
+def test_two_failing_tests_before_the_fix_are_named_in_the_plural(learner: Played) -> None:
+    learner.git("switch", "-c", "fix-recall")
+    learner.add_test(REGRESSION_TEST + REGRESSION_TEST.replace("missed_frauds", "missed_ones"))
+    message = by_id(learner.check())["tests"].message
+    assert "test_recall_counts_missed_frauds" in message and "missed_ones" in message
+    assert "fail against the buggy code" in message and " fails " not in message
+
+
 def test_vague_message_and_leftovers_cost_part_of_commit(learner: Played) -> None:
     learner.git("switch", "-c", "fix-recall")
     learner.fix_code()

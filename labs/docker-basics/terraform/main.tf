@@ -1,23 +1,17 @@
-# docker-basics: the lab's network and volume, made with the kreuzwerker/docker provider
-# (the provider of Terraform's own Docker tutorial), both carrying the session's labels so
-# that `labrun stop` can prove they are gone. The learner builds the image and runs the
-# container; a terraform_data writes lab.env into the workspace: every name the README's
-# commands use, for `. ./lab.env`.
+# docker-basics: the lab's network and volume, both carrying the session's labels so that
+# `labrun stop` can prove they are gone, and lab.env in the workspace: every name the
+# README's commands use, for `. ./lab.env`. The learner builds the image and runs the
+# container.
 #
-# The provider talks to the engine of DOCKER_HOST, else the local socket, like the docker CLI.
-# Its destroy fails while the learner's container still uses the network or the volume:
-# labrun then removes that container (it is inside the session's network) and destroys again.
-
-terraform {
-  required_providers {
-    docker = {
-      source  = "kreuzwerker/docker"
-      version = "~> 3.0"
-    }
-  }
-}
-
-provider "docker" {}
+# Terraform's builtin provider only (terraform_data), so nothing is downloaded from a
+# registry: it runs wherever a Docker engine runs, offline classrooms included. Each object
+# is made and removed by docker_engine.py, run by labrun's Python ($LABRUN_PYTHON, which has
+# the Docker SDK) against the engine of DOCKER_HOST, else the local socket. Values reach it
+# through `environment` only, never spliced into the command (`$${...}` is the shell's
+# expansion, escaped from Terraform's; destroy-time provisioners may only use `self`). A destroy of something already
+# gone succeeds. A destroy fails while the learner's container still uses the network or the
+# volume: labrun then removes that container (it is inside the session's network) and
+# destroys again.
 
 variable "labrun_session" {
   type        = string
@@ -46,42 +40,95 @@ variable "max_image_mb" {
   description = "The largest image, in MB (as `docker image ls` counts them), that passes the size task."
 }
 
+variable "network_options" {
+  type        = map(string)
+  default     = {}
+  description = "Driver options of the lab's network. A classroom where nothing may listen on other interfaces: TF_VAR_network_options='{\"com.docker.network.bridge.host_binding_ipv4\":\"127.0.0.1\"}'"
+}
+
 locals {
   image      = "labrun/model-server:${var.labrun_session}"
   container  = "model-server-${var.labrun_session}"
+  network    = "labrun-${var.labrun_session}"
+  volume     = "labrun-models-${var.labrun_session}"
   model_name = "house-price"
   lab_env = templatefile("${path.module}/lab.env.tftpl", {
     session    = var.labrun_session
     image      = local.image
     container  = local.container
-    network    = docker_network.lab.name
-    volume     = docker_volume.models.name
+    network    = terraform_data.network.output.name
+    volume     = terraform_data.volume.output.name
     base_image = var.base_image
     labels     = join(" ", [for key, value in var.labrun_labels : "--label ${key}=${value}"])
   })
 }
 
-resource "docker_network" "lab" {
-  name   = "labrun-${var.labrun_session}"
-  driver = "bridge"
+# The image learners build FROM: present, else pulled, else start fails in one line that
+# names TF_VAR_base_image. Nothing else is made before it holds.
+resource "terraform_data" "base_image" {
+  input = var.base_image
 
-  dynamic "labels" {
-    for_each = var.labrun_labels
-    content {
-      label = labels.key
-      value = labels.value
+  provisioner "local-exec" {
+    command = "\"$${LABRUN_PYTHON:-python3}\" \"$ENGINE\" base-image"
+    environment = {
+      ENGINE = abspath("${path.module}/docker_engine.py")
+      IMAGE  = self.input
     }
   }
 }
 
-resource "docker_volume" "models" {
-  name = "labrun-models-${var.labrun_session}"
+resource "terraform_data" "network" {
+  input = {
+    name    = local.network
+    labels  = jsonencode(var.labrun_labels)
+    options = jsonencode(var.network_options)
+    engine  = abspath("${path.module}/docker_engine.py")
+  }
+  depends_on = [terraform_data.base_image]
 
-  dynamic "labels" {
-    for_each = var.labrun_labels
-    content {
-      label = labels.key
-      value = labels.value
+  provisioner "local-exec" {
+    command = "\"$${LABRUN_PYTHON:-python3}\" \"$ENGINE\" network create"
+    environment = {
+      ENGINE  = self.input.engine
+      NAME    = self.input.name
+      LABELS  = self.input.labels
+      OPTIONS = self.input.options
+    }
+  }
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "\"$${LABRUN_PYTHON:-python3}\" \"$ENGINE\" network remove"
+    environment = {
+      ENGINE = self.input.engine
+      NAME   = self.input.name
+    }
+  }
+}
+
+resource "terraform_data" "volume" {
+  input = {
+    name   = local.volume
+    labels = jsonencode(var.labrun_labels)
+    engine = abspath("${path.module}/docker_engine.py")
+  }
+  depends_on = [terraform_data.base_image]
+
+  provisioner "local-exec" {
+    command = "\"$${LABRUN_PYTHON:-python3}\" \"$ENGINE\" volume create"
+    environment = {
+      ENGINE = self.input.engine
+      NAME   = self.input.name
+      LABELS = self.input.labels
+    }
+  }
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "\"$${LABRUN_PYTHON:-python3}\" \"$ENGINE\" volume remove"
+    environment = {
+      ENGINE = self.input.engine
+      NAME   = self.input.name
     }
   }
 }
@@ -114,12 +161,12 @@ output "container" {
 
 output "network" {
   description = "The lab's network: run your container on it."
-  value       = docker_network.lab.name
+  value       = terraform_data.network.output.name
 }
 
 output "volume" {
   description = "The lab's volume, for the model: mount it read-only at /models."
-  value       = docker_volume.models.name
+  value       = terraform_data.volume.output.name
 }
 
 output "model_name" {

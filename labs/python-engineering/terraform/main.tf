@@ -20,9 +20,14 @@ locals {
 resource "terraform_data" "repository" {
   input = var.labrun_workspace
 
+  # Paths go through the environment, never into the shell string: a workspace under a
+  # folder such as /tmp/o'brien must not change the command.
   provisioner "local-exec" {
     working_dir = self.input
-    command     = "/bin/sh '${abspath(path.module)}/init-repo.sh'"
+    command     = "/bin/sh \"$LAB_INIT_REPO\""
+    environment = {
+      LAB_INIT_REPO = "${abspath(path.module)}/init-repo.sh"
+    }
   }
 }
 

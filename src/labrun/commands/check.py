@@ -61,7 +61,7 @@ def check(session: str | None, junit_file: Path | None, history: bool, as_json: 
     else:
         check_report(report)
         if junit_file is not None:
-            console().print(f"JUnit report: {junit_file}")
+            console().print(f"JUnit report: {junit_file}", markup=False)
     return 0 if report.passed else 1
 
 

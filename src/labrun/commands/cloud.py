@@ -49,17 +49,11 @@ def up(as_json: bool) -> None:
 def down(force: bool, as_json: bool) -> None:
     """Stop the local cloud; everything in it is lost.
 
-    Refuses while local sessions still use it: end them with `labrun down`.
+    Refuses while local sessions still use it: end them with `labrun stop SESSION`.
     """
     from labrun import localcloud
 
-    sessions = [] if force else localcloud.active_local_sessions()
-    if sessions:
-        raise LabrunError(
-            f"local sessions still use the local cloud ({', '.join(sessions)}): "
-            "end them first, or use --force"
-        )
-    stopped = localcloud.stop()
+    stopped = localcloud.stop(force=force)
     if as_json:
         print_json({"stopped": stopped})
         return

@@ -16,21 +16,24 @@ def env(session: str | None, as_json: bool) -> int:
 
     \b
     Use it as:  eval "$(labrun env)"
-    It sets the AWS variables of the session's cloud (endpoint, credentials, region),
-    DOCKER_HOST when it is set, and LABRUN_SESSION. SESSION may be left out when
-    exactly one session is active.
+    It sets:
+      AWS_*           the session's cloud (endpoint, credentials, region)
+      DOCKER_HOST     when it is set
+      LABRUN_SESSION  the session, so later commands need not name it
+      LAB_<OUTPUT>    each of the lab's outputs, e.g. LAB_LOG_GROUP for log_group
+      LABRUN_TAGS     the tags to put on what you create, as a JSON object:
+                      aws logs create-log-group --log-group-name x --tags "$LABRUN_TAGS"
+
+    SESSION may be left out: labrun takes LABRUN_SESSION, else the session whose
+    workspace you are in, else the only active session.
     """
     from labrun import environment, selection
     from labrun.render import env_lines
     from labrun.session import session_manifest
     from labrun.store import SessionStore
 
-    store = SessionStore.open()
-    chosen = selection.resolve(store, session)
-    endpoint = None
-    if chosen.is_live:
-        endpoint = environment.cloud_endpoint_for(session_manifest(chosen), chosen)
-    mapping = environment.session_env(chosen, endpoint)
+    chosen = selection.resolve(SessionStore.open(), session)
+    mapping = environment.learner_env(chosen, session_manifest(chosen))
     if as_json:
         print_json(mapping)
     else:

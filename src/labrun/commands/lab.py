@@ -76,7 +76,7 @@ def lab_test(lab_name: str, solution_timeout: str, labs_dir: Path | None, as_jso
     labtest.solution_script(found)  # a lab without one is refused before anything starts
     store = SessionStore.open()
     if not as_json:
-        console().print(f"Testing lab [bold]{found.id}[/] ({found.path})")
+        console().print(f"Testing lab {found.id} ({found.path})", markup=False)
     with terraform_progress(f"Testing {found.id}") as progress:
         result = labtest.run(
             store,
@@ -104,7 +104,7 @@ def _print_verdict(result: LabTest) -> None:
         console().print(f"[green bold]Lab {result.lab} is ready to publish.[/]")
         return
     failed = ", ".join(s.name for s in result.steps if s.status == "failed")
-    console().print(f"[red bold]Lab {result.lab} failed its test:[/] {failed}")
+    console().print(f"Lab {result.lab} failed its test: {failed}", style="red bold", markup=False)
 
 
 @click.command("new", short_help="Create a complete new lab, ready for `labrun lab test`.")
@@ -139,14 +139,15 @@ def lab_new(name: str, parent: Path, as_json: bool) -> int:
     if as_json:
         print_json({"lab": name, "path": str(lab_dir), "files": [str(f) for f in files]})
         return 0
-    console().print(f"Created lab [bold]{name}[/] in {lab_dir}:")
+    console().print(f"Created lab {name} in {lab_dir}:", markup=False)
     for path in files:
-        console().print(f"  {path.relative_to(lab_dir)}")
+        console().print(f"  {path.relative_to(lab_dir)}", markup=False)
     console().print(
         "\nNext: make it yours (docs/lab-format.md, docs/checks.md), test it before "
         f"publishing, and take it as a learner would:\n  labrun lab test {lab_dir}\n"
         f"  labrun start {name} --labs-dir {parent}",
         soft_wrap=True,
+        markup=False,
     )
     return 0
 

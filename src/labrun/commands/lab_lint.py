@@ -33,8 +33,6 @@ def lint(lab_name: str, labs_dir: Path | None, as_json: bool) -> int:
       labrun lab lint mylabs/my-lab
       labrun lab lint s3-hello --labs-dir tests/labs --json
     """
-    from rich.markup import escape
-
     from labrun.lint import lint as run_lint
     from labrun.lint import locate
 
@@ -42,13 +40,17 @@ def lint(lab_name: str, labs_dir: Path | None, as_json: bool) -> int:
     if as_json:
         print_json(report.to_json())
         return 0 if report.ok else 1
-    out = console()
+    from rich.text import Text
+
+    from labrun.render import plural, say
+
     for finding in report.findings:
-        style = LEVEL_STYLE[finding.level]
-        out.print(f"[{style}]{finding.level}[/] {finding.check}: {escape(finding.message)}")
+        line = Text(finding.level, style=LEVEL_STYLE[finding.level])
+        console().print(line.append(f" {finding.check}: {finding.message}"), soft_wrap=True)
     errors = sum(f.level == "error" for f in report.findings)
+    warnings = plural(len(report.findings) - errors, "warning")
     if report.ok:
-        out.print(f"[green bold]{report.path.name}: no errors[/] ({len(report.findings)} warnings)")
+        say(f"{report.path.name}: no errors, {warnings}", "green bold")
     else:
-        out.print(f"[red bold]{report.path.name}: {errors} error(s)[/]")
+        say(f"{report.path.name}: {plural(errors, 'error')}, {warnings}", "red bold")
     return 0 if report.ok else 1

@@ -77,7 +77,7 @@ def plan(
     if as_json:
         print_json(found.to_json())
     else:
-        _render(found, budget)
+        _render(found, budget, "aws" if from_json is not None else target)
     return 1 if estimate.refusal(found, budget) else 0
 
 
@@ -111,14 +111,14 @@ def _duration(text: str) -> timedelta:
         raise BadInput(f"--ttl: {exc}") from None
 
 
-def _render(found: Estimate, budget: float | None) -> None:
+def _render(found: Estimate, budget: float | None, target: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     from labrun.estimate import refusal
     from labrun.meter import usd
 
-    table = Table(title="Estimated cost", title_justify="left")
+    table = Table(title="Estimated cost on AWS", title_justify="left")
     for column in ("resource", "type", "per hour", "note"):
         table.add_column(column, overflow="fold")
     for row in found.rows:
@@ -131,6 +131,8 @@ def _render(found: Estimate, budget: float | None) -> None:
     cap = f" (budget {usd(budget)})" if budget is not None else ""
     hours = f"{usd(found.ttl_usd)} for {found.ttl_hours:g}h"
     out.print(f"[bold]Total: ${found.hourly_usd:.4f}/hour, {hours}[/]{cap}")
+    if target == "local":
+        out.print("On the local target it costs $0: these are what it would cost on AWS.")
     if found.unpriced:
         out.print(f"[yellow]Not in the total (unpriced): {escape(', '.join(found.unpriced))}[/]")
     for v in found.violations:

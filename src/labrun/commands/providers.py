@@ -90,7 +90,7 @@ def mirror(
     def show(item: LabMirror) -> None:
         if not as_json:
             line = f"  {item.lab:<22} {STATUS_MARK[item.status]}  {item.message}"
-            console().print(line, soft_wrap=True, highlight=False)
+            console().print(line, soft_wrap=True, highlight=False, markup=False)
 
     if not as_json:
         where = directory.expanduser().resolve()
@@ -111,8 +111,9 @@ def mirror(
     else:
         failed = [item.lab for item in report.labs if item.status == "failed"]
         console().print(
-            f"[red bold]{len(failed)} lab(s) failed:[/] {', '.join(failed)} "
-            f"(Terraform's output: {log_path})",
+            f"{len(failed)} lab(s) failed: {', '.join(failed)} (Terraform's output: {log_path})",
+            style="red bold",
             soft_wrap=True,
+            markup=False,
         )
     return 0 if report.ok else 1

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from labrun.commands import json_option, session_argument
 from labrun.output import console, print_json
 from labrun.store import SessionStore
+
+if TYPE_CHECKING:
+    from labrun.watchdog import Watchdog
 
 
 @click.command()
@@ -27,13 +32,17 @@ def status(session: str | None, show_all: bool, as_json: bool) -> int:
     store = SessionStore.open()
     sessions = [store.get(session)] if session else store.sessions(live_only=not show_all)
     costs = {s.id: meter(store, s) for s in sessions}
+    from labrun import watchdog
+
+    armed = watchdog.status()
     if as_json:
         print_json(
             {
                 "sessions": [
                     _with_resources(store, s.id, {**s.to_json(), **costs[s.id].to_json()})
                     for s in sessions
-                ]
+                ],
+                "watchdog": armed.to_json(),
             }
         )
         return 0
@@ -44,7 +53,19 @@ def status(session: str | None, show_all: bool, as_json: bool) -> int:
     for s in sessions:
         if s.is_live and 0 < s.time_left() < 600:
             console().print(f"[yellow]Session {s.id} has less than 10 minutes left.[/]")
+    if any(s.is_live for s in sessions):
+        console().print(_expiry_line(armed))
     return 0
+
+
+def _expiry_line(armed: Watchdog) -> str:
+    """Whether expiry is armed: a live watchdog tears each session down at its expiry."""
+    if armed.running and armed.sessions:
+        sid, at = armed.sessions[0]
+        return f"Expiry armed: the watchdog (pid {armed.pid}) tears {sid} down at {at}."
+    if not armed.enabled:
+        return "[yellow]Expiry not armed: LABRUN_WATCHDOG is off (`labrun reap` tears down).[/]"
+    return "[yellow]Expiry not armed: no watchdog runs (the next labrun command starts it).[/]"
 
 
 def _with_resources(

@@ -5,9 +5,17 @@ A resource belongs to a session only when it carries the session's mark (the AWS
 does (an object in a marked bucket, a container on a marked network). Never because of its
 name or its age alone.
 
+The marks rule (`Marks.claim`): a resource marked with this session's id is the session's
+unless it also carries another owner's mark (`labrun:owner`). A learner who tags a queue
+`labrun:session=<id>` alone gets it swept with the session. One that carries the session's
+id and another owner's mark is never deleted: it is reported under `remaining`, so the
+receipt is not ok and a person looks at it.
+
 Each place labrun sweeps (the AWS account, the Docker engine) is a `Sweeper`; inside a
 sweeper, each resource type is one entry in a registry, so supporting one more type is one
-small, self-contained addition.
+small, self-contained addition. A sweeper's `survey` never stops at one failing type: what
+it could not list is named in `Survey.unlisted`, and `sweep` turns that into a failure of
+the result (the final listing cannot prove that nothing of that type remains).
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from labrun.errors import LabrunError
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,23 @@ class Marks:
     owner: str | None
     since: datetime | None = None
 
+    def claim(self, session: str | None, owner: str | None) -> str | None:
+        """What the sweep does with a resource marked (session, owner): OURS (delete it),
+        FOREIGN (this session's id with another owner's mark: report it, never delete it),
+        or None (not selected at all)."""
+        if session is None or self.session not in (None, session):
+            return None
+        if self.owner is None or owner == self.owner:
+            return OURS
+        if self.session is None:
+            return None  # an owner's orphans: other owners' resources are theirs to reap
+        return OURS if owner is None else FOREIGN
+
+
+OURS = "ours"
+FOREIGN = "foreign"
+UNLISTED = "*"  # the id of a Found that stands for every resource of a type not listed
+
 
 @dataclass(frozen=True)
 class Found:
@@ -42,6 +69,7 @@ class Found:
     session: str | None = None  # the labrun:session mark it carries (or its parent carries)
     owner: str | None = None
     expires_at: str | None = None  # the labrun:expires-at mark, RFC 3339
+    hard_expires_at: str | None = None  # labrun:hard-expires-at (created_at + max_ttl)
     reason: str = "marked"  # "marked", or "inside <kind> <id>" for what lives in marked things
     name: str = ""  # what people call it, where that differs from `id` (a container's name)
 
@@ -53,13 +81,39 @@ class Found:
 
 
 @dataclass
+class Survey:
+    """One listing of a sweeper: what to delete, what to report, what could not be listed."""
+
+    found: list[Found] = field(default_factory=list)  # ours, in deletion order
+    foreign: list[Found] = field(default_factory=list)  # this session's id, another owner's
+    unlisted: dict[str, str] = field(default_factory=dict)  # kind -> why it was not listed
+    thorough: bool = False  # listed by each type's own listing (the proof), not a quick index
+
+    def problems(self) -> list[tuple[Found, str]]:
+        """Each type that could not be listed, as a failure: nothing proves it is clean."""
+        return [
+            (Found(kind=kind, id=UNLISTED, reason="not listed"), error)
+            for kind, error in sorted(self.unlisted.items())
+        ]
+
+
+@dataclass
 class SweepResult:
-    """What one sweep did: what it removed, what it could not, what is left after it."""
+    """What one sweep did: what it removed, what it could not, what is left after it.
+
+    `failed` also holds one entry per type the final listing could not list (its id is
+    UNLISTED, "*"), so that whoever reports the failures reports those too.
+    """
 
     removed: list[Found] = field(default_factory=list)
     failed: list[tuple[Found, str]] = field(default_factory=list)  # (resource, error)
     remaining: list[Found] = field(default_factory=list)  # found again by the final listing
     passes: int = 0
+
+    @property
+    def errors(self) -> list[str]:
+        """The failures as lines: "aws:iam:role *: AccessDenied: ..."."""
+        return [f"{resource.kind} {resource.id}: {error}" for resource, error in self.failed]
 
 
 class Sweeper(Protocol):
@@ -67,8 +121,15 @@ class Sweeper(Protocol):
 
     name: str  # "aws" or "docker"
 
+    def survey(self, marks: Marks, thorough: bool = False) -> Survey:
+        """Everything carrying the marks (and what lives inside it), ours in deletion order.
+        Never raises for one type: a type that cannot be listed goes to `unlisted`.
+        `thorough`: the final proof, by each type's own listing where a quicker index (the
+        AWS tagging API) can lag behind."""
+        ...
+
     def find(self, marks: Marks) -> list[Found]:
-        """Everything carrying the marks (and what lives inside it), in deletion order."""
+        """`survey(marks).found`; raises SweepIncomplete when a type could not be listed."""
         ...
 
     def delete(self, resource: Found) -> None:
@@ -81,35 +142,59 @@ class Sweeper(Protocol):
         ...
 
 
+class SweepIncomplete(LabrunError):
+    """A listing needed by `find` failed: the listing is not the whole truth."""
+
+
+def found_or_raise(survey: Survey) -> list[Found]:
+    """What `find` returns: the survey's finds, when every type could be listed."""
+    if survey.unlisted:
+        failures = "; ".join(f"{kind}: {error}" for kind, error in sorted(survey.unlisted.items()))
+        raise SweepIncomplete(f"listing failed: {failures}")
+    return survey.found
+
+
 def sweep(sweeper: Sweeper, marks: Marks, max_passes: int = 5) -> SweepResult:
     """Delete everything `sweeper` finds for `marks`, listing again after each pass.
 
-    A pass deletes in the order `find` returns (dependents first); what fails in one pass
+    A pass deletes in the order the survey gives (dependents first); what fails in one pass
     (a security group still in use by an instance being terminated) is retried in the
-    next. The final listing is the proof: `remaining` must be empty.
+    next. Once the quick listing finds nothing, a thorough one must agree (what the AWS
+    tagging API does not show yet is found there, and deleted too). That final listing is
+    the proof: `remaining` must be empty and `failed` too.
     """
     result = SweepResult()
     errors: dict[tuple[str, str], str] = {}
+    survey = sweeper.survey(marks)
     for attempt in range(max_passes):
-        found = sweeper.find(marks)
-        if not found:
+        if not survey.found and not survey.thorough:
+            survey = sweeper.survey(marks, thorough=True)
+        if not survey.found:
             break
         if errors:  # a dependency was still settling (an instance shutting down): give it time
             time.sleep(min(2.0**attempt / 4, 4.0))
         result.passes += 1
-        for resource in found:
-            try:
-                sweeper.delete(resource)
-            except Exception as exc:  # carried on: the next pass or the report deals with it
-                errors[(resource.kind, resource.id)] = f"{type(exc).__name__}: {exc}"
-            else:
-                errors.pop((resource.kind, resource.id), None)
-                if resource not in result.removed:
-                    result.removed.append(resource)
-    result.remaining = sweeper.find(marks)
+        for resource in survey.found:
+            _delete(sweeper, resource, result, errors)
+        survey = sweeper.survey(marks)
+    final = survey if survey.thorough else sweeper.survey(marks, thorough=True)
+    result.remaining = [*final.found, *final.foreign]
     left = {(r.kind, r.id) for r in result.remaining}
     result.removed = [r for r in result.removed if (r.kind, r.id) not in left]
-    result.failed = [
-        (r, errors[(r.kind, r.id)]) for r in result.remaining if (r.kind, r.id) in errors
-    ]
+    result.failed = [(r, errors[(r.kind, r.id)]) for r in final.found if (r.kind, r.id) in errors]
+    result.failed += final.problems()
     return result
+
+
+def _delete(
+    sweeper: Sweeper, resource: Found, result: SweepResult, errors: dict[tuple[str, str], str]
+) -> None:
+    """Delete one resource; any failure is noted for the next pass or the report."""
+    try:
+        sweeper.delete(resource)
+    except Exception as exc:  # carried on: the next pass or the report deals with it
+        errors[(resource.kind, resource.id)] = f"{type(exc).__name__}: {exc}"
+    else:
+        errors.pop((resource.kind, resource.id), None)
+        if resource not in result.removed:
+            result.removed.append(resource)

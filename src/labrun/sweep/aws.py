@@ -1,14 +1,31 @@
 """Sweeping an AWS account (the local cloud, or real AWS): whatever carries the session's tag.
 
-`find` asks the Resource Groups Tagging API once for everything tagged `labrun:session`
-(and `labrun:owner`), then lists the types that API does not answer for (see
-`aws_types`). What the tagging API returns and no registered type recognises is still
-reported, under its ARN, and its delete fails: a resource labrun cannot delete must show in
-the sweep's `remaining`, never silently stay behind.
+`survey` asks the Resource Groups Tagging API for everything tagged `labrun:session` (with
+the session's id, or the owner's mark when sweeping an owner's orphans), then lists the
+types that API does not answer for (see `aws_types`). Real AWS differs from moto here, and
+the sweep is built for real AWS:
 
-Calls are retried with exponential backoff on throttling only, at most `ATTEMPTS` times;
-botocore's own retries are turned off so that this is the one retry policy. boto3 is
-imported only when a client is first needed.
+- Ghosts: the tagging API keeps returning deleted resources for minutes. Each of its hits
+  is confirmed by the type's own `exists` (a describe call) before it counts; a resource
+  being deleted (DynamoDB `DELETING`, a NAT gateway `deleting`) is gone. So is one this
+  sweeper deleted less than its type's `settles` seconds ago (an SQS queue is listed for up
+  to 60 s after its delete).
+- Late arrivals: a resource created a moment ago may be missing from the tagging API. The
+  final listing (`thorough`) therefore asks each registered type's own listing instead,
+  and `sweep` deletes what it finds there before it calls the account clean. The tagging
+  API is still asked then, for the types labrun does not know.
+- Failures stay local: a listing that fails (AccessDenied on iam:ListRoles, a tagging-API
+  page that keeps failing) puts its type in `Survey.unlisted`; the other types are listed
+  and swept all the same.
+- Retries, per call: every API call (each page of a listing included) is retried like
+  botocore's "standard" mode: throttling codes, 5xx answers, RequestTimeout and connection
+  errors, with exponential backoff and full jitter (`Retry`). A throttled page is asked
+  again; the listing carries on from there. botocore's own retries are off, so that this is
+  the one retry policy, and it is a hook on each client (`install_retry`).
+
+What the tagging API returns and no registered type recognises is still reported, under its
+ARN, and its delete fails: a resource labrun cannot delete must show in the sweep's
+`remaining`, never silently stay behind. boto3 is imported only when a client is needed.
 """
 
 from __future__ import annotations
@@ -16,14 +33,16 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from labrun.errors import LabrunError
-from labrun.sweep import Found, Marks
+from labrun.sweep import FOREIGN, Found, Marks, Survey, found_or_raise
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
+    HARD_EXPIRES_TAG,
     NOT_FOUND,
     OWNER_TAG,
     REGISTRY,
@@ -34,6 +53,7 @@ from labrun.sweep.aws_types import (
     tag_dict,
 )
 
+# botocore's standard retry mode retries these (botocore/retries/standard.py), and so do we.
 THROTTLING = frozenset(
     {
         "Throttling",
@@ -43,41 +63,73 @@ THROTTLING = frozenset(
         "RequestThrottled",
         "RequestThrottledException",
         "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
         "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
     }
 )
-ATTEMPTS = 6
-BASE_DELAY = 0.5  # seconds before the first retry; doubled at each one
-MAX_DELAY = 20.0
+TRANSIENT = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 UNKNOWN_ORDER = 1000  # types labrun cannot delete: listed last
 TAGGING = "resourcegroupstaggingapi"
-
-R = TypeVar("R")
+TAGGING_KIND = "aws:tagging-api"  # how a failing tagging API is named in `unlisted`
 
 
 class UnsupportedResource(LabrunError):
     """A resource carries labrun's marks, but labrun does not know how to delete its type."""
 
 
-def with_retry(
-    call: Callable[[], R],
-    attempts: int = ATTEMPTS,
-    sleep: Callable[[float], None] = time.sleep,
-) -> R:
-    """call(), retried with exponential backoff (and jitter) while AWS throttles it."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return call()
-        except Exception as exc:
-            if error_code(exc) not in THROTTLING or attempt == attempts:
-                raise
-            delay = min(BASE_DELAY * 2 ** (attempt - 1), MAX_DELAY)
-            sleep(delay * random.uniform(0.5, 1.0))
-    raise AssertionError("unreachable")  # the last attempt returns or raises
+@dataclass(frozen=True)
+class Retry:
+    """How one AWS call is retried: botocore's standard mode, without its retry quota."""
+
+    attempts: int = 8  # in all, the first call included
+    base: float = 0.5  # seconds: the first retry waits up to this, each next one twice more
+    cap: float = 20.0
+
+    def delay(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (1, 2...): full jitter, capped."""
+        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
 
 
-def client(env: Mapping[str, str], service: str, session: Any = None) -> Client:
-    """A boto3 client configured by `env` alone (credentials, region, endpoint).
+def transient(code: str | None, status: int | None, exc: BaseException | None) -> bool:
+    """Whether an answer (error code, HTTP status) or a raised error is worth retrying."""
+    if exc is not None:
+        from botocore.exceptions import ConnectionError, HTTPClientError
+
+        return isinstance(exc, ConnectionError | HTTPClientError)
+    return code in THROTTLING or code in TRANSIENT or status in TRANSIENT_STATUS
+
+
+def install_retry(client: Client, retry: Retry) -> None:
+    """Retry each call `client` makes (each page of a paginator too) by `retry`."""
+
+    def needs_retry(
+        attempts: int,
+        response: tuple[Any, dict[str, Any]] | None = None,
+        caught_exception: BaseException | None = None,
+        **_: Any,
+    ) -> float | None:
+        code = status = None
+        if response is not None:
+            http, parsed = response
+            code, status = parsed.get("Error", {}).get("Code"), http.status_code
+        if attempts >= retry.attempts or not transient(code, status, caught_exception):
+            return None
+        return retry.delay(attempts)
+
+    client.meta.events.register("needs-retry", needs_retry)
+
+
+def client(
+    env: Mapping[str, str], service: str, session: Any = None, retry: Retry = Retry()
+) -> Client:
+    """A boto3 client configured by `env` alone (credentials, region, endpoint), its calls
+    retried by `retry`.
 
     Without AWS_ENDPOINT_URL in `env`, endpoints configured elsewhere (labrun's own
     environment) are ignored: a real-AWS session must not be swept in the local cloud.
@@ -86,7 +138,9 @@ def client(env: Mapping[str, str], service: str, session: Any = None) -> Client:
 
     endpoint = env.get("AWS_ENDPOINT_URL") or None
     config = Config(retries={"total_max_attempts": 1}, ignore_configured_endpoint_urls=True)
-    return (session or boto_session(env)).client(service, endpoint_url=endpoint, config=config)
+    made = (session or boto_session(env)).client(service, endpoint_url=endpoint, config=config)
+    install_retry(made, retry)
+    return made
 
 
 def boto_session(env: Mapping[str, str]) -> Any:
@@ -103,8 +157,7 @@ def boto_session(env: Mapping[str, str]) -> Any:
 
 def account_id(env: Mapping[str, str]) -> str:
     """The AWS account `env` points at (for the allowed-accounts guard)."""
-    identity = with_retry(lambda: client(env, "sts").get_caller_identity())
-    return str(identity["Account"])
+    return str(client(env, "sts").get_caller_identity()["Account"])
 
 
 class AwsSweeper:
@@ -112,24 +165,36 @@ class AwsSweeper:
 
     name = "aws"
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], retry: Retry = Retry()) -> None:
         self._env = dict(env)
+        self._retry = retry
         self._session: Any = None
         self._clients: dict[str, Client] = {}
+        self._deleted: dict[tuple[str, str], float] = {}  # (kind, id) -> when (monotonic)
 
     def client(self, service: str) -> Client:
         """The boto3 client for `service`, made on first use."""
         if service not in self._clients:
             if self._session is None:
                 self._session = boto_session(self._env)
-            self._clients[service] = client(self._env, service, self._session)
+            self._clients[service] = client(self._env, service, self._session, self._retry)
         return self._clients[service]
 
+    def survey(self, marks: Marks, thorough: bool = False) -> Survey:
+        """Every resource `marks` select, ours in deletion order (see the module doc)."""
+        survey = Survey(thorough=thorough)
+        for kind, id, tags in self._tagged(marks, survey, thorough):
+            self._sort(survey, marked(kind, id, tags), marks)
+        for rtype in REGISTRY.values():
+            if thorough or not rtype.tagging_api:
+                for id, tags in self._listing(rtype, marks, survey):
+                    self._sort(survey, marked(rtype.kind, id, tags), marks)
+        survey.found.sort(key=lambda f: (order(f.kind), f.kind, f.id))
+        return survey
+
     def find(self, marks: Marks) -> list[Found]:
-        """Every resource tagged with `marks`, dependents first. Raises if a listing fails:
-        a sweep that cannot list a type cannot prove it left nothing of it."""
-        found = [*self._tagged(marks), *self._listed(marks)]
-        return sorted(found, key=lambda f: (order(f.kind), f.kind, f.id))
+        """What to delete for `marks`; raises SweepIncomplete when a listing failed."""
+        return found_or_raise(self.survey(marks))
 
     def delete(self, resource: Found) -> None:
         """Delete one resource; "not found" is success. Raise on any other failure."""
@@ -138,12 +203,12 @@ class AwsSweeper:
             raise UnsupportedResource(
                 f"labrun cannot delete {resource.kind} resources: delete {resource.id} by hand"
             )
-        service = self.client(rtype.service)
         try:
-            with_retry(lambda: rtype.delete(service, resource.id))
+            rtype.delete(self.client(rtype.service), resource.id)
         except Exception as exc:
             if error_code(exc) not in NOT_FOUND:
                 raise
+        self._deleted[(resource.kind, resource.id)] = time.monotonic()
 
     def unmarked_since(self, since: datetime) -> list[Found]:
         """Resources of the registered types created at or after `since` with no
@@ -153,54 +218,89 @@ class AwsSweeper:
         found: list[Found] = []
         for rtype in REGISTRY.values():
             try:
-                found += self._unmarked(rtype, cutoff)
+                found += list(self._unmarked(rtype, cutoff))
             except Exception:  # best effort: see the docstring
                 continue
         return sorted(found, key=lambda f: (order(f.kind), f.kind, f.id))
 
-    def _tagged(self, marks: Marks) -> Iterator[Found]:
-        """What the tagging API returns, for the types that trust it and the unknown ones."""
-        for arn, tags in with_retry(lambda: list(self._tagging_api(marks))):
+    def _sort(self, survey: Survey, resource: Found, marks: Marks) -> None:
+        """Put one selected resource where it belongs: ours, foreign, or gone already."""
+        if self._settling(resource):
+            return
+        if marks.claim(resource.session, resource.owner) == FOREIGN:
+            note = f"carries this session's mark and another owner's ({resource.owner})"
+            survey.foreign.append(replace(resource, reason=f"{note}: not deleted"))
+        else:
+            survey.found.append(resource)
+
+    def _settling(self, resource: Found) -> bool:
+        """Deleted by this sweeper less than its type's `settles` seconds ago."""
+        rtype = REGISTRY.get(resource.kind)
+        when = self._deleted.get((resource.kind, resource.id))
+        return rtype is not None and when is not None and time.monotonic() - when < rtype.settles
+
+    def _tagged(
+        self, marks: Marks, survey: Survey, thorough: bool
+    ) -> Iterator[tuple[str, str, dict[str, str]]]:
+        """(kind, id, tags) of the tagging API's hits that still exist. In a thorough
+        survey, only those of unknown types: the registered ones are listed by their own."""
+        try:
+            hits = list(self._tagging_api(marks))
+        except Exception as exc:  # the types only the tagging API finds stay unproven
+            survey.unlisted[TAGGING_KIND] = describe(exc)
+            return
+        for arn, tags in hits:
             rtype, id = classify(arn)
             if rtype is None:
-                yield marked(unknown_kind(arn), arn, tags)
-            elif rtype.tagging_api:
-                yield marked(rtype.kind, id, tags)
+                yield unknown_kind(arn), arn, tags
+            elif rtype.tagging_api and not thorough and self.exists(rtype, id):
+                yield rtype.kind, id, tags
+
+    def exists(self, rtype: AwsType, id: str) -> bool:
+        """The service's own word on a tagging-API hit (ghosts are not). When it cannot be
+        asked, the hit counts: its delete, or the report, will say more."""
+        try:
+            return rtype.exists(self.client(rtype.service), id)
+        except Exception:
+            return True
 
     def _tagging_api(self, marks: Marks) -> Iterator[tuple[str, dict[str, str]]]:
+        """Each page is one call, retried on its own: a throttle does not restart the list."""
         session: dict[str, Any] = {"Key": SESSION_TAG}
-        if marks.session is not None:
-            session["Values"] = [marks.session]
         filters = [session]
-        if marks.owner is not None:
+        if marks.session is not None:  # owner not filtered: see Marks.claim
+            session["Values"] = [marks.session]
+        elif marks.owner is not None:
             filters.append({"Key": OWNER_TAG, "Values": [marks.owner]})
         paginator = self.client(TAGGING).get_paginator("get_resources")
         for page in paginator.paginate(TagFilters=filters):
             for mapping in page["ResourceTagMappingList"]:
                 yield mapping["ResourceARN"], tag_dict(mapping.get("Tags", []))
 
-    def _listed(self, marks: Marks) -> Iterator[Found]:
-        """The types found by their own listings."""
-        for rtype in REGISTRY.values():
-            if not rtype.tagging_api:
-                yield from self._list_marked(rtype, marks)
+    def _listing(
+        self, rtype: AwsType, marks: Marks, survey: Survey
+    ) -> list[tuple[str, dict[str, str]]]:
+        """(id, tags) of one type's selected resources, by its own listing; [] and an
+        `unlisted` entry when that fails."""
+        try:
+            return list(rtype.list_marked(self.client(rtype.service), marks))
+        except Exception as exc:
+            survey.unlisted[rtype.kind] = describe(exc)
+            return []
 
-    def _list_marked(self, rtype: AwsType, marks: Marks) -> list[Found]:
+    def _unmarked(self, rtype: AwsType, cutoff: datetime) -> Iterator[Found]:
         service = self.client(rtype.service)
-        listed = with_retry(lambda: list(rtype.list_marked(service, marks)))
-        return [marked(rtype.kind, id, tags) for id, tags in listed]
-
-    def _unmarked(self, rtype: AwsType, cutoff: datetime) -> list[Found]:
-        service = self.client(rtype.service)
-        return with_retry(lambda: list(self._unmarked_items(rtype, service, cutoff)))
-
-    def _unmarked_items(self, rtype: AwsType, service: Client, cutoff: datetime) -> Iterator[Found]:
         for item in rtype.list_all(service):
             if item.created is None or item.created < cutoff or item.inside:
                 continue  # no creation time: cannot tell; inside something: judged with it
             tags = rtype.tags_of(service, item)
             if tags is not None and SESSION_TAG not in tags:
                 yield Found(kind=rtype.kind, id=item.id, reason="unmarked")
+
+
+def describe(exc: BaseException) -> str:
+    """An error as one line for a receipt: "ClientError: An error occurred (AccessDenied)..."."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def classify(arn: str) -> tuple[AwsType | None, str]:
@@ -235,4 +335,5 @@ def marked(kind: str, id: str, tags: dict[str, str]) -> Found:
         session=tags.get(SESSION_TAG),
         owner=tags.get(OWNER_TAG),
         expires_at=tags.get(EXPIRES_TAG),
+        hard_expires_at=tags.get(HARD_EXPIRES_TAG),
     )

@@ -16,9 +16,23 @@ metadata, as data:
 
 Its methods are the type's calls: `list_all` (every resource of the type, with its creation
 time: `unmarked_since` and the listings of `find` use it), `tags` (when the listing leaves
-them out) and `delete`. A `delete` may raise a not-found error: the sweeper counts it as
-success. Its preparatory steps (detaching, emptying) must swallow their own not-found
+them out), `exists` and `delete`. A `delete` may raise a not-found error: the sweeper counts
+it as success. Its preparatory steps (detaching, emptying) must swallow their own not-found
 errors with `gone_ok`, so that they never pass for the resource itself being gone.
+
+Real AWS is not moto. Two more things a type says about itself:
+
+- `exists(client, id) -> bool`: the service's own word on whether the resource is still
+  there. The sweeper asks it for each tagging-API hit before calling it remaining: that API
+  keeps returning deleted resources for minutes ("ghosts"). A resource being deleted
+  (DynamoDB `DELETING`, a NAT gateway `deleting`, an instance `shutting-down`, a key pending
+  deletion) does not exist: it is on its way out and cannot come back. Use `described` (the
+  answer of a describe call, or None when it says not found) to write one. The default asks
+  `list_all` and looks for the id: right, but slow; a new type should override it with one
+  describe call, and `list_all` must leave out what is being deleted, for the same reason.
+- `settles`: seconds AWS may keep listing and describing a resource after a delete that
+  succeeded (SQS: up to 60). Within that time after the sweeper's own successful delete,
+  the resource counts as gone.
 """
 
 from __future__ import annotations
@@ -30,11 +44,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from labrun.sweep import Marks
+from labrun.sweep import OURS, Marks
 
 SESSION_TAG = "labrun:session"
 OWNER_TAG = "labrun:owner"
 EXPIRES_TAG = "labrun:expires-at"
+HARD_EXPIRES_TAG = "labrun:hard-expires-at"  # created_at + max_ttl: `extend` never passes it
 
 # Error codes that mean the thing is already gone: deleting it again is success.
 NOT_FOUND = frozenset(
@@ -56,6 +71,8 @@ NOT_FOUND = frozenset(
         "InvalidInternetGatewayID.NotFound",
         "InvalidVpcID.NotFound",
         "Gateway.NotAttached",
+        "NotFound",  # S3 HeadBucket
+        "404",
     }
 )
 
@@ -81,6 +98,7 @@ class AwsType:
     order: ClassVar[int]
     arn: ClassVar[str]  # a regular expression with an `id` group
     tagging_api: ClassVar[bool] = True
+    settles: ClassVar[float] = 0.0  # seconds AWS may still list it after a successful delete
 
     def id_from_arn(self, arn: str) -> str | None:
         match = re.fullmatch(self.arn, arn)
@@ -95,11 +113,15 @@ class AwsType:
     def delete(self, client: Client, id: str) -> None:
         raise NotImplementedError
 
+    def exists(self, client: Client, id: str) -> bool:
+        """Whether the resource is still there (and not being deleted): see the module doc."""
+        return any(item.id == id for item in self.list_all(client))
+
     def list_marked(self, client: Client, marks: Marks) -> Iterator[tuple[str, dict[str, str]]]:
-        """(id, tags) of each resource carrying `marks`, found by `list_all`."""
+        """(id, tags) of each resource `marks` selects (ours or foreign), by `list_all`."""
         for item in self.list_all(client):
             tags = self.tags_of(client, item)
-            if tags is not None and carries(tags, marks):
+            if tags is not None and claim(tags, marks) is not None:
                 yield item.id, tags
 
     def tags_of(self, client: Client, item: Listed) -> dict[str, str] | None:
@@ -129,12 +151,24 @@ def resource(kind: str) -> Callable[[T], T]:
     return register
 
 
+def claim(tags: dict[str, str], marks: Marks) -> str | None:
+    """OURS, FOREIGN or None for a resource with these tags (see `Marks.claim`)."""
+    return marks.claim(tags.get(SESSION_TAG), tags.get(OWNER_TAG))
+
+
 def carries(tags: dict[str, str], marks: Marks) -> bool:
-    """The tags carry a session mark, and the session and owner that `marks` ask for."""
-    return SESSION_TAG in tags and all(
-        wanted is None or tags.get(key) == wanted
-        for key, wanted in ((SESSION_TAG, marks.session), (OWNER_TAG, marks.owner))
-    )
+    """The sweep deletes a resource with these tags."""
+    return claim(tags, marks) == OURS
+
+
+def described(call: Callable[..., Any], **kwargs: Any) -> Any | None:
+    """The answer of a describe call, or None when it says the resource does not exist."""
+    try:
+        return call(**kwargs)
+    except Exception as exc:
+        if error_code(exc) in NOT_FOUND:
+            return None
+        raise
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -225,6 +259,12 @@ class Instance(AwsType):
                 tags = tag_dict(instance.get("Tags", []))
                 yield Listed(instance["InstanceId"], moment(instance.get("LaunchTime")), tags)
 
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_instances, InstanceIds=[id])
+        states = [i["State"]["Name"] for r in (answer or {}).get("Reservations", [])
+                  for i in r["Instances"]]  # fmt: skip
+        return any(state in LIVE_INSTANCE_STATES for state in states)
+
     def delete(self, client: Client, id: str) -> None:
         client.terminate_instances(InstanceIds=[id])
 
@@ -248,6 +288,10 @@ class ElasticIp(AwsType):
                 gone_ok(client.disassociate_address, AssociationId=address["AssociationId"])
         client.release_address(AllocationId=id)
 
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_addresses, AllocationIds=[id])
+        return bool(answer and answer["Addresses"])
+
 
 @resource("aws:ec2:key-pair")
 class KeyPair(AwsType):
@@ -264,6 +308,10 @@ class KeyPair(AwsType):
     def delete(self, client: Client, id: str) -> None:
         # By name: moto answers a delete by KeyPairId with success and deletes nothing.
         client.delete_key_pair(KeyName=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_key_pairs, KeyNames=[id])
+        return bool(answer and answer["KeyPairs"])
 
 
 @resource("aws:ec2:volume")
@@ -284,6 +332,11 @@ class Volume(AwsType):
         if holders:
             wait_for_shutdowns(client, [{"Name": "instance-id", "Values": holders}])
         client.delete_volume(VolumeId=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_volumes, VolumeIds=[id])
+        volumes = answer["Volumes"] if answer else []
+        return any(v.get("State") not in ("deleting", "deleted") for v in volumes)
 
 
 def deleted_with_instances(ec2: Client) -> dict[str, str]:
@@ -318,6 +371,10 @@ class SecurityGroup(AwsType):
         wait_for_shutdowns(client, [{"Name": "instance.group-id", "Values": [id]}])
         client.delete_security_group(GroupId=id)
 
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_security_groups, GroupIds=[id])
+        return bool(answer and answer["SecurityGroups"])
+
 
 # The network a lab builds: NAT gateways first (they hold elastic IPs and subnets, and are
 # the costly part), then internet gateways and subnets, then their VPC. Default VPCs carry
@@ -346,6 +403,11 @@ class NatGateway(AwsType):
                 return
             time.sleep(5)
 
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_nat_gateways, NatGatewayIds=[id])
+        gateways = answer["NatGateways"] if answer else []
+        return any(g.get("State") in ("pending", "available", "failed") for g in gateways)
+
 
 @resource("aws:ec2:internet-gateway")
 class InternetGateway(AwsType):
@@ -367,6 +429,10 @@ class InternetGateway(AwsType):
                         VpcId=attachment["VpcId"])  # fmt: skip
         client.delete_internet_gateway(InternetGatewayId=id)
 
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_internet_gateways, InternetGatewayIds=[id])
+        return bool(answer and answer["InternetGateways"])
+
 
 @resource("aws:ec2:subnet")
 class Subnet(AwsType):
@@ -381,6 +447,10 @@ class Subnet(AwsType):
 
     def delete(self, client: Client, id: str) -> None:
         client.delete_subnet(SubnetId=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_subnets, SubnetIds=[id])
+        return bool(answer and answer["Subnets"])
 
 
 @resource("aws:ec2:vpc")
@@ -397,6 +467,10 @@ class Vpc(AwsType):
 
     def delete(self, client: Client, id: str) -> None:
         client.delete_vpc(VpcId=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_vpcs, VpcIds=[id])
+        return bool(answer and answer["Vpcs"])
 
 
 # Lambda functions go early: nothing depends on them, and they name an IAM role.
@@ -420,6 +494,9 @@ class Function(AwsType):
 
     def delete(self, client: Client, id: str) -> None:
         client.delete_function(FunctionName=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.get_function, FunctionName=id) is not None
 
 
 # Storage and messaging: nothing of labrun's depends on them.
@@ -456,6 +533,9 @@ class Bucket(AwsType):
             )
         client.delete_bucket(Bucket=id)
 
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.head_bucket, Bucket=id) is not None
+
 
 def object_versions(page: dict[str, Any]) -> list[dict[str, str]]:
     """The versions and delete markers of a `list_object_versions` page, as delete_objects
@@ -486,6 +566,7 @@ class Queue(AwsType):
     service = "sqs"
     order = 50
     arn = arn_pattern("sqs", "(?P<id>[^:/]+)")
+    settles = 60.0  # "the deletion process takes up to 60 seconds" (DeleteQueue)
 
     def list_all(self, client: Client) -> Iterator[Listed]:
         for url in pages(client, "list_queues", "QueueUrls"):
@@ -506,6 +587,9 @@ class Queue(AwsType):
         url = client.get_queue_url(QueueName=id)["QueueUrl"]
         client.delete_queue(QueueUrl=url)
 
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.get_queue_url, QueueName=id) is not None
+
 
 @resource("aws:dynamodb:table")
 class Table(AwsType):
@@ -515,12 +599,10 @@ class Table(AwsType):
 
     def list_all(self, client: Client) -> Iterator[Listed]:
         for name in pages(client, "list_tables", "TableNames"):
-            try:
-                table = client.describe_table(TableName=name)["Table"]
-            except Exception as exc:
-                if error_code(exc) in NOT_FOUND:
-                    continue
-                raise
+            answer = described(client.describe_table, TableName=name)
+            if answer is None or answer["Table"].get("TableStatus") == "DELETING":
+                continue  # deleted since the listing, or on its way out
+            table = answer["Table"]
             yield Listed(name, moment(table.get("CreationDateTime")), ref=table["TableArn"])
 
     def tags(self, client: Client, item: Listed) -> dict[str, str]:
@@ -528,6 +610,10 @@ class Table(AwsType):
 
     def delete(self, client: Client, id: str) -> None:
         client.delete_table(TableName=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        answer = described(client.describe_table, TableName=id)
+        return answer is not None and answer["Table"].get("TableStatus") != "DELETING"
 
 
 @resource("aws:logs:log-group")
@@ -548,6 +634,10 @@ class LogGroup(AwsType):
     def delete(self, client: Client, id: str) -> None:
         client.delete_log_group(logGroupName=id)
 
+    def exists(self, client: Client, id: str) -> bool:
+        groups = pages(client, "describe_log_groups", "logGroups", logGroupNamePrefix=id)
+        return any(group["logGroupName"] == id for group in groups)
+
 
 @resource("aws:ecr:repository")
 class Repository(AwsType):
@@ -566,6 +656,9 @@ class Repository(AwsType):
 
     def delete(self, client: Client, id: str) -> None:
         client.delete_repository(repositoryName=id, force=True)  # force: with its images
+
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.describe_repositories, repositoryNames=[id]) is not None
 
 
 # IAM: users and roles lose what is attached to them, then go; customer managed policies go
@@ -627,6 +720,9 @@ class User(AwsType):
         gone_ok(client.delete_login_profile, UserName=id)
         client.delete_user(UserName=id)
 
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.get_user, UserName=id) is not None
+
 
 @resource("aws:iam:role")
 class Role(AwsType):
@@ -646,6 +742,9 @@ class Role(AwsType):
     def delete(self, client: Client, id: str) -> None:
         undo_attachments(client, {"RoleName": id}, ROLE_ATTACHMENTS)
         client.delete_role(RoleName=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.get_role, RoleName=id) is not None
 
 
 @resource("aws:iam:policy")
@@ -674,3 +773,6 @@ class Policy(AwsType):
             if not version["IsDefaultVersion"]:
                 gone_ok(client.delete_policy_version, PolicyArn=id, VersionId=version["VersionId"])
         client.delete_policy(PolicyArn=id)
+
+    def exists(self, client: Client, id: str) -> bool:
+        return described(client.get_policy, PolicyArn=id) is not None

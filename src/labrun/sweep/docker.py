@@ -24,7 +24,7 @@ from typing import Any
 
 from labrun.errors import LabrunError
 from labrun.session import parse_rfc3339
-from labrun.sweep import Found, Marks
+from labrun.sweep import FOREIGN, OURS, Found, Marks, Survey, found_or_raise
 
 SESSION = "labrun.session"
 OWNER = "labrun.owner"
@@ -95,14 +95,37 @@ class DockerSweeper:
             self._client = docker.from_env()
         return self._client
 
+    def survey(self, marks: Marks, thorough: bool = False) -> Survey:
+        """Everything labelled with `marks`, and the unlabelled containers living in it.
+        The engine's listings are always up to date: every survey is thorough."""
+        survey = Survey(thorough=True)
+        marked = {kind.name: self._listing(kind, marks, survey) for kind in in_deletion_order()}
+        ours = {name: _claimed(records, marks, OURS) for name, records in marked.items()}
+        survey.found = [_found(name, r) for name, records in ours.items() for r in records]
+        survey.foreign = [
+            _found(name, record, f"carries this session's mark and another owner's "
+                   f"({record.labels.get(OWNER)}): not deleted")
+            for name, records in marked.items()
+            for record in _claimed(records, marks, FOREIGN)
+        ]  # fmt: skip
+        parents = {**_parents(NETWORK, ours[NETWORK]), **_parents(VOLUME, ours[VOLUME])}
+        try:
+            survey.found += _inside(_list_containers(self.client, []), parents, marks.since)
+        except Exception as exc:  # what lives in the session's networks stays unproven
+            survey.unlisted[CONTAINER] = f"{type(exc).__name__}: {exc}"
+        survey.found.sort(key=lambda resource: KINDS[resource.kind].order)
+        return survey
+
     def find(self, marks: Marks) -> list[Found]:
-        """Everything labelled with `marks`, and the unlabelled containers living in it."""
-        filters = label_filters(marks)
-        marked = {kind.name: kind.listing(self.client, filters) for kind in in_deletion_order()}
-        found = [_found(name, record) for name, records in marked.items() for record in records]
-        parents = {**_parents(NETWORK, marked[NETWORK]), **_parents(VOLUME, marked[VOLUME])}
-        found += _inside(_list_containers(self.client, []), parents, marks.since)
-        return sorted(found, key=lambda resource: KINDS[resource.kind].order)
+        """What to delete for `marks`; raises SweepIncomplete when a listing failed."""
+        return found_or_raise(self.survey(marks))
+
+    def _listing(self, kind: Kind, marks: Marks, survey: Survey) -> list[Record]:
+        try:
+            return kind.listing(self.client, label_filters(marks))
+        except Exception as exc:  # this kind stays unproven; the others are still swept
+            survey.unlisted[kind.name] = f"{type(exc).__name__}: {exc}"
+            return []
 
     def delete(self, resource: Found) -> None:
         """Remove one resource; "not found" is success, "in use" raises (retried next pass)."""
@@ -131,11 +154,16 @@ class DockerSweeper:
 
 
 def label_filters(marks: Marks) -> list[str]:
-    """The engine's `label` filters (all must match) for what `marks` select."""
-    filters = [SESSION if marks.session is None else f"{SESSION}={marks.session}"]
-    if marks.owner is not None:
-        filters.append(f"{OWNER}={marks.owner}")
-    return filters
+    """The engine's `label` filters (all must match) for what `marks` select. A session's
+    sweep does not filter by owner: see `Marks.claim`."""
+    if marks.session is not None:
+        return [f"{SESSION}={marks.session}"]
+    return [SESSION] if marks.owner is None else [SESSION, f"{OWNER}={marks.owner}"]
+
+
+def _claimed(records: list[Record], marks: Marks, claim: str) -> list[Record]:
+    """The records `marks` claim so (OURS or FOREIGN)."""
+    return [r for r in records if marks.claim(r.labels.get(SESSION), r.labels.get(OWNER)) == claim]
 
 
 def parse_docker_time(value: str | int) -> datetime:

@@ -7,31 +7,38 @@ variable "image" {
 
 locals {
   network = "lab-${var.labrun_session}"
-  labels  = join(" ", [for k, v in var.labrun_labels : "--label ${k}=${v}"])
 }
 
+# Values reach the commands through `environment`, never spliced into the shell string.
 resource "terraform_data" "network" {
-  input = local.network
+  input = { name = local.network, labels = jsonencode(var.labrun_labels) }
   provisioner "local-exec" {
-    command = "docker network create ${local.labels} ${self.input}"
+    command     = "\"$LABRUN_PYTHON\" -c 'import docker,json,os; docker.from_env().networks.create(os.environ[\"NAME\"], labels=json.loads(os.environ[\"LABELS\"]))'"
+    environment = { NAME = self.input.name, LABELS = self.input.labels }
   }
   provisioner "local-exec" {
-    when    = destroy
+    when = destroy
     # Idempotent, as every destroy should be: a network already gone counts as removed.
-    command = "docker network rm ${self.input} || ! docker network inspect ${self.input} >/dev/null 2>&1"
+    command     = "docker network rm \"$NAME\" || ! docker network inspect \"$NAME\" >/dev/null 2>&1"
+    environment = { NAME = self.input.name }
   }
 }
 
 # A helper container labrun starts for the lab; its destroy removes it.
 resource "terraform_data" "sidecar" {
   depends_on = [terraform_data.network]
-  input      = "sidecar-${var.labrun_session}"
-  provisioner "local-exec" {
-    command = "docker run -d ${local.labels} --name ${self.input} --network ${local.network} ${var.image} sleep 3600"
+  input = {
+    name = "sidecar-${var.labrun_session}", network = local.network, image = var.image,
+    labels = jsonencode(var.labrun_labels)
   }
   provisioner "local-exec" {
-    when    = destroy
-    command = "docker rm -f ${self.input} || ! docker container inspect ${self.input} >/dev/null 2>&1"
+    command     = "\"$LABRUN_PYTHON\" -c 'import docker,json,os; e=os.environ; docker.from_env().containers.run(e[\"IMAGE\"], \"sleep 3600\", detach=True, name=e[\"NAME\"], network=e[\"NETWORK\"], labels=json.loads(e[\"LABELS\"]))'"
+    environment = { NAME = self.input.name, NETWORK = self.input.network, IMAGE = self.input.image, LABELS = self.input.labels }
+  }
+  provisioner "local-exec" {
+    when        = destroy
+    command     = "docker rm -f \"$NAME\" || ! docker container inspect \"$NAME\" >/dev/null 2>&1"
+    environment = { NAME = self.input.name }
   }
 }
 

@@ -1,0 +1,118 @@
+"""The lab page's content and actions as data: what `labrun ui`'s routes return.
+
+The tasks' live status is the session's latest check attempt, whichever command made it: a
+`labrun check` in the terminal turns the page's tasks green as well as the Check button does.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from labrun import grading, teardown, ttl
+from labrun.errors import BadInput
+from labrun.manifest import Manifest, Task
+from labrun.meter import meter
+from labrun.session import Session, rfc3339, session_manifest, utcnow
+from labrun.store import SessionStore
+
+
+def state(store: SessionStore, session_id: str) -> dict[str, Any]:
+    """The page's state: the session, its time and cost, and each task's latest result."""
+    session = store.get(session_id)
+    manifest = session_manifest(session)
+    attempts = store.attempts(session.id)
+    last = attempts[-1] if attempts else None
+    results = {t["id"]: t for t in last["report"]["tasks"]} if last else {}
+    cost = meter(store, session)
+    return {
+        "session": session.id,
+        "lab": session.lab,
+        "title": manifest.title,
+        "status": session.status,
+        "live": session.is_live,
+        "now": rfc3339(utcnow()),
+        "expires_at": rfc3339(session.expires_at),
+        "time_left_seconds": max(0, int(session.time_left())) if session.is_live else 0,
+        "cost": {**cost.to_json(), "text": cost.text()},
+        "checked_at": last["at"] if last else None,
+        "score": last["score"] if last else None,
+        "total": manifest.total_points,
+        "tasks": [_task(store, session, manifest, t.id, results.get(t.id)) for t in manifest.tasks],
+    }
+
+
+def _task(
+    store: SessionStore,
+    session: Session,
+    manifest: Manifest,
+    task_id: str,
+    result: dict[str, Any] | None,
+) -> dict[str, Any]:
+    task = _find_task(manifest, task_id)
+    status = result["status"] if result else "unchecked"
+    levels = [result["hint"]] if result and result.get("hint") else []
+    return {
+        "id": task.id,
+        "title": task.title,
+        "points": task.points,
+        "status": status,
+        "earned": result["earned"] if result else 0,
+        "message": result.get("message", "") if result else "",
+        "hints": levels,
+        "more_hints": 0,
+    }
+
+
+def check(store: SessionStore, session_id: str) -> dict[str, Any]:
+    """Run the checker now (an attempt, as `labrun check`); the new state."""
+    grading.check(store, store.get(session_id))
+    return state(store, session_id)
+
+
+def reveal_hint(store: SessionStore, session_id: str, task_id: str) -> dict[str, Any]:
+    """Reveal the next level of a task's hints (as `labrun hint TASK`); the new state."""
+    session = store.get(session_id)
+    _find_task(session_manifest(session), task_id)
+    return state(store, session_id)
+
+
+def _find_task(manifest: Manifest, task_id: str) -> Task:
+    for task in manifest.tasks:
+        if task.id == task_id:
+            return task
+    raise BadInput(f"lab {manifest.id} has no task {task_id!r}")
+
+
+def extend(store: SessionStore, session_id: str, duration: str) -> dict[str, Any]:
+    """Give the session more time (as `labrun extend`); the new state."""
+    ttl.extend(store, session_id, duration)
+    return state(store, session_id)
+
+
+def stop(store: SessionStore, session_id: str) -> dict[str, Any]:
+    """Tear the session down (as `labrun stop`); the receipt."""
+    return teardown.stop(store, store.get(session_id)).to_json()
+
+
+def readme_html(session: Session) -> str:
+    """The lab's README as HTML (CommonMark and tables; raw HTML in it is shown as text)."""
+    path = session.lab_dir / "README.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return f"<p>This lab has no README ({path}).</p>"
+    rendered: str = _markdown().render(text)
+    return rendered
+
+
+@cache
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def static_file(name: str) -> str:
+    return (Path(__file__).parent / "static" / name).read_text(encoding="utf-8")
