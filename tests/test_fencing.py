@@ -20,9 +20,10 @@ import pytest
 
 from labrun import lease, localcloud
 from labrun.errors import LeaseLost
-from labrun.session import Session, utcnow
+from labrun.session import utcnow
 from labrun.store import SessionStore
 from testing.cli import labrun_json, spawn, wait_for
+from testing.midway import recorded, sleeping
 
 STALE = "2s"
 
@@ -37,26 +38,6 @@ def buckets() -> set[str]:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )  # fmt: skip
     return {b["Name"] for b in s3.list_buckets()["Buckets"]}
-
-
-def recorded(store: SessionStore, lab: str) -> Session:
-    """The session a `labrun start` child has recorded (waiting for it)."""
-    found: list[Session] = []
-    wait_for(lambda: found.extend(s for s in store.sessions() if s.lab == lab) or found)
-    return found[0]
-
-
-def sleeping(session: Session) -> bool:
-    """Whether the session's Terraform runs the lab's slow step (its `sleep`)."""
-    group = int((session.terraform_dir / ".labrun-terraform.pid").read_text())
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        if fields[0].endswith("(sleep") and int(fields[1].split()[2]) == group:
-            return True
-    return False
 
 
 @pytest.mark.parametrize("pause", ["recorded", "creating", "creating-with-terraform"])

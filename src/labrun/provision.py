@@ -10,9 +10,9 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from datetime import timedelta
+from typing import Any
 
 from labrun import environment, estimate, lease, teardown, tfmodule
 from labrun.catalog import Lab, check_target
@@ -100,13 +100,18 @@ def start(
     """
     duration = resolve_ttl(lab, ttl)
     info = preflight(lab, target)
-    with _interrupts_deferred():  # recorded and laid out, or nothing: never a session unnamed
+    # A Ctrl-C waits until the start can clean up after it: never a session left unnamed.
+    held_back = _HeldBack()
+    try:
         session = create_session(store, lab, target, duration)
         (session.workdir / "module.json").write_text(json.dumps(info.to_json()))
+    except BaseException:
+        held_back.restore()
+        raise
     cap = lab.manifest.budget_usd if budget is None else budget
     try:
         with lease.held(store, session.id, FIRST_GENERATION) as held:
-            _provision_or_undo(held, session, lab, progress, cap)
+            _provision_or_undo(held, session, lab, progress, cap, held_back)
     except LeaseLost:
         # Paused while another labrun process took the session over: it does the teardown,
         # and the local cloud this start may have brought up goes once nobody uses it.
@@ -115,6 +120,8 @@ def start(
         raise
     except KeyboardInterrupt:
         raise interrupted(store, session.id) from None
+    finally:
+        held_back.restore()
     return store.get(session.id)
 
 
@@ -138,8 +145,10 @@ def _provision_or_undo(
     lab: Lab,
     progress: ProgressCallback | None,
     budget: float | None,
+    held_back: _HeldBack,
 ) -> None:
     try:
+        held_back.release()  # from here on, a Ctrl-C is cleaned up after
         _provision(held, session, lab, progress, budget)
     except LeaseLost:
         raise  # the new holder owns the session now: nothing here may touch it
@@ -215,14 +224,25 @@ def _stop_idle_cloud(lab: Lab, target: str) -> None:
         localcloud.stop_if_idle()
 
 
-@contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C back until the block is done, then raise it."""
-    caught: list[object] = []
-    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+class _HeldBack:
+    """Ctrl-C held back from now until `release` (which raises it then) or `restore`."""
+
+    def __init__(self) -> None:
+        self.caught = False
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():  # where signals arrive
+            self._previous = signal.signal(signal.SIGINT, self._hold)
+
+    def _hold(self, signum: int, frame: object) -> None:
+        self.caught = True
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def release(self) -> None:
+        self.restore()
+        if self.caught:
+            self.caught = False
+            raise KeyboardInterrupt

@@ -89,7 +89,7 @@ def _stop(
     store.journal(session.id, "teardown", receipt.to_json())
     if receipt.ok:
         lease.update(status=final_status)
-        if session.target == "local" and "AWS_ENDPOINT_URL" in session.env:
+        if _used_local_cloud(session):
             _stop_idle_cloud()
     return receipt
 
@@ -175,6 +175,18 @@ def sweepers(session: Session, env: dict[str, str], uses_docker: bool) -> list[S
             raise LabrunError("no Docker engine answers: the session's containers are unchecked")
         found.append(DockerSweeper(engine))
     return found
+
+
+def _used_local_cloud(session: Session) -> bool:
+    """Its env says so, or its lab needs it (a start stopped before it recorded its env)."""
+    if session.target != "local":
+        return False
+    if "AWS_ENDPOINT_URL" in session.env:
+        return True
+    try:
+        return environment.needs_local_cloud(session_manifest(session), session.target)
+    except (OSError, LabrunError):  # its work folder is gone: nothing says it did
+        return False
 
 
 def _stop_idle_cloud() -> None:
