@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from labrun.environment import output_variable
+from labrun.meter import Meter
 from labrun.render import receipt
 from labrun.store import SessionStore
 from labrun.teardown import Receipt
@@ -314,6 +315,20 @@ def test_ended_sessions_have_no_time_left() -> None:
     assert ended["session"] == session and ended["status"] == "ended"
     assert ended["time_left_seconds"] == 0
     assert ended["cost_here_usd"] == 0.0  # a local session costs nothing here
+
+
+def test_local_costs_are_labelled_as_what_aws_would_charge() -> None:
+    assert Meter(0.009, 2.0, local=True).rate_text() == (
+        "$0 here; on AWS $0.0090/h estimated, budget $2.00"
+    )
+    assert Meter(0.009, 2.0).rate_text() == "$0.0090/h estimated, budget $2.00"
+    assert Meter(0.0, None, local=True).rate_text() == "$0 here (and $0 on AWS)"
+    assert Meter(0.5, 1.0, hours=1, local=True).to_json()["cost_here_usd"] == 0.0
+    assert Meter(0.5, 1.0, hours=1).to_json()["cost_here_usd"] == 0.5
+    planned = labrun("plan", "learner-demo", *LABS, env=WIDE)
+    assert planned.returncode == 0, planned.stderr
+    assert "Estimated cost on AWS" in planned.stdout
+    assert "On the local target it costs $0" in planned.stdout
 
 
 def test_text_that_looks_like_markup_prints_as_text(tmp_path: Path) -> None:

@@ -20,14 +20,16 @@ import boto3
 import pytest
 
 from labrun import localcloud
-from labrun.sweep import Found, Marks, sweep
+from labrun.sweep import FOREIGN, OURS, Found, Marks, sweep
 from labrun.sweep.aws import (
+    FAILED,
+    THROTTLED,
     AwsSweeper,
     Retry,
     UnsupportedResource,
     account_id,
     classify,
-    transient,
+    retry_reason,
     unknown_kind,
 )
 from labrun.sweep.aws_types import REGISTRY, carries, moment
@@ -376,16 +378,19 @@ def test_account_id_is_the_local_clouds(cloud: Cloud) -> None:
 
 def test_retries_follow_botocores_standard_mode() -> None:
     for code in ("Throttling", "RequestLimitExceeded", "SlowDown", "ThrottledException"):
-        assert transient(code, 400, None)
-    assert transient("RequestTimeout", 400, None)
-    assert transient("InternalError", 500, None) and transient(None, 503, None)
-    assert not transient("AccessDenied", 403, None)
-    assert not transient("DependencyViolation", 400, None)
+        assert retry_reason(code, 400, None) == THROTTLED
+    assert retry_reason("RequestTimeout", 400, None) == FAILED
+    assert retry_reason("InternalError", 500, None) == retry_reason(None, 503, None) == FAILED
+    assert retry_reason("AccessDenied", 403, None) is None
+    assert retry_reason("DependencyViolation", 400, None) is None
     from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
-    assert transient(None, None, ConnectionClosedError(endpoint_url="http://x"))
-    assert transient(None, None, ReadTimeoutError(endpoint_url="http://x"))
-    assert not transient(None, None, ValueError("bad input"))
+    assert retry_reason(None, None, ConnectionClosedError(endpoint_url="http://x")) == FAILED
+    assert retry_reason(None, None, ReadTimeoutError(endpoint_url="http://x")) == FAILED
+    assert retry_reason(None, None, ValueError("bad input")) is None
+    retry = Retry(attempts=8, failed_attempts=3)
+    assert retry.allows(THROTTLED, 7) and not retry.allows(THROTTLED, 8)
+    assert retry.allows(FAILED, 2) and not retry.allows(FAILED, 3)
 
 
 def test_backoff_grows_with_full_jitter_and_a_cap() -> None:
@@ -433,6 +438,18 @@ def test_marks_match_session_and_owner_tags() -> None:
     assert not carries(tags("s1"), Marks("s2", None))
     assert not carries(tags("s1", owner="other"), Marks(None, "o1"))
     assert not carries({"labrun:owner": "o1"}, Marks(None, "o1"))  # no session mark at all
+
+
+def test_the_session_id_is_the_mark_and_another_owners_mark_only_excludes() -> None:
+    session = Marks("s1", "o1")
+    assert session.claim("s1", "o1") == OURS
+    assert session.claim("s1", None) == OURS  # tagged by hand with the session id alone
+    assert session.claim("s1", "o2") == FOREIGN  # reported, never deleted
+    assert session.claim("s2", "o1") is None and session.claim(None, "o1") is None
+    orphans = Marks(None, "o1")  # an owner's orphans: only what carries the owner's mark
+    assert orphans.claim("s9", "o1") == OURS
+    assert orphans.claim("s9", None) is None and orphans.claim("s9", "o2") is None
+    assert Marks(None, None).claim("s9", "o2") == OURS  # --all-owners
 
 
 def test_creation_times_of_every_shape_are_read_as_utc() -> None:
