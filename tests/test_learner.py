@@ -227,7 +227,7 @@ def test_shell_runs_commands_from_a_pipe_in_the_workspace(tmp_path: Path) -> Non
     one_line_error(labrun("shell", session["session"]), "only an active one has a shell")
 
 
-@pytest.mark.parametrize("program", ["/bin/bash", "/bin/sh"])
+@pytest.mark.parametrize("program", ["/bin/bash", "/bin/sh", "/usr/bin/zsh", "/usr/bin/fish"])
 def test_shell_shows_a_prompt_marker_survives_ctrl_c_and_exit_returns(
     tmp_path: Path, program: str
 ) -> None:
@@ -237,6 +237,7 @@ def test_shell_shows_a_prompt_marker_survives_ctrl_c_and_exit_returns(
     env = {**os.environ, "SHELL": program, "HOME": str(tmp_path), "TERM": "dumb", "PS1": "$ "}
     argv = [sys.executable, "-m", "labrun", "shell"]
     with Terminal(argv, env, tmp_path) as terminal:
+        terminal.expect(f"a shell in session {session}'s workspace; `exit` comes back")
         terminal.expect(f"(labrun {session}) ")
         # A Ctrl-C meant for the shell's command reaches labrun too: it must keep waiting.
         os.kill(terminal.pid, signal.SIGINT)
