@@ -41,7 +41,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from labrun.errors import LabrunError
-from labrun.sweep import FOREIGN, Found, Marks, Survey, found_or_raise
+from labrun.sweep import (
+    FOREIGN,
+    Found,
+    Marks,
+    Survey,
+    aws_iam,
+    aws_kms,
+    aws_secrets,
+    aws_vpc,
+    found_or_raise,
+)
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
     HARD_EXPIRES_TAG,
@@ -54,6 +64,9 @@ from labrun.sweep.aws_types import (
     error_code,
     tag_dict,
 )
+
+# The registry's entries beyond aws_types: importing their modules registers them.
+MORE_TYPES = (aws_iam, aws_kms, aws_secrets, aws_vpc)
 
 # botocore's standard retry mode retries these (botocore/retries/standard.py), and so do we.
 THROTTLING = frozenset(
