@@ -326,6 +326,7 @@ def test_local_costs_are_labelled_as_what_aws_would_charge() -> None:
     assert Meter(0.0, None, local=True).rate_text() == "$0 here (and $0 on AWS)"
     assert Meter(0.5, 1.0, hours=1, local=True).to_json()["cost_here_usd"] == 0.0
     assert Meter(0.5, 1.0, hours=1).to_json()["cost_here_usd"] == 0.5
+    assert Meter(0.0, 0.0, hours=1, local=True).text() == "$0 here"  # a free lab: no AWS figures
     planned = labrun("plan", "learner-demo", *LABS, env=WIDE)
     assert planned.returncode == 0, planned.stderr
     assert "Estimated cost on AWS" in planned.stdout
