@@ -40,6 +40,8 @@ def terraform(session_id: str | None, args: tuple[str, ...]) -> int:
       labrun terraform destroy -auto-approve
     Options after the Terraform command are Terraform's (`labrun terraform plan -help`).
     With LABRUN_PROVIDER_MIRROR set, `init` installs providers from that folder only.
+    Terraform sees what `labrun env` exports (LAB_<OUTPUT>, LABRUN_TAGS...), and a module
+    that declares `variable "labrun_tags"` gets the session's tags in it.
     The exit code is Terraform's.
     """
     from labrun import selection
