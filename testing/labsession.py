@@ -29,8 +29,9 @@ from labrun.grading import CheckReport
 from labrun.session import Session
 from labrun.store import SessionStore
 
-# Set on a developer's machine, these would send the CLI to another cloud, labs or Terraform.
-CLEARED = ("AWS_ENDPOINT_URL", "LABRUN_LABS_PATH", "LABRUN_TERRAFORM")
+# Set on a developer's machine, these would send the CLI to another cloud, labs, Terraform or
+# session.
+CLEARED = ("AWS_ENDPOINT_URL", "LABRUN_LABS_PATH", "LABRUN_TERRAFORM", "LABRUN_SESSION")
 
 
 def clean_env(

@@ -33,6 +33,8 @@ def labrun_home(
     monkeypatch.delenv("LABRUN_LABS_PATH", raising=False)
     monkeypatch.delenv("LABRUN_TERRAFORM", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # Set inside `labrun shell` or after `eval "$(labrun env)"`: it would choose the session.
+    monkeypatch.delenv("LABRUN_SESSION", raising=False)
     # No session watchdog unless a test asks for one (tests/test_watchdog.py): it would race
     # the tests that reap expired sessions themselves, and outlive the test's LABRUN_HOME.
     monkeypatch.setenv("LABRUN_WATCHDOG", "off")

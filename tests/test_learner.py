@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from labrun.environment import output_variable
+from labrun.meter import Meter
 from labrun.render import receipt
 from labrun.store import SessionStore
 from labrun.teardown import Receipt
@@ -186,6 +187,25 @@ def test_terraform_takes_labrun_tags_as_a_map_variable_or_through_jsondecode(
     assert labrun_json("stop")["ok"]
 
 
+def test_labrun_terraform_gives_a_module_the_tags_and_the_outputs(tmp_path: Path) -> None:
+    """The README's Terraform example through `labrun terraform`: no export needed."""
+    session = start()["session"]
+    (tmp_path / "main.tf").write_text(
+        'variable "labrun_tags" {\n  type    = map(string)\n  default = {}\n}\n'
+        'resource "terraform_data" "seen" {\n'
+        '  provisioner "local-exec" { command = "printf %s \\"$LAB_MARKER_FILE\\" > seen.txt" }\n'
+        "}\n"
+        'output "tags" { value = var.labrun_tags }\n'
+    )
+    for args in (["init"], ["apply", "-auto-approve"]):
+        ran = labrun("terraform", *args, cwd=tmp_path)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    outputs = json.loads(labrun("terraform", "output", "-json", cwd=tmp_path).stdout)
+    assert outputs["tags"]["value"] == SessionStore.open().get(session).tags()
+    assert (tmp_path / "seen.txt").read_text() == f"marker-{session}.txt"
+    assert labrun_json("stop")["ok"]
+
+
 def test_instructions_print_the_readme_plain_or_page_it_on_a_terminal(tmp_path: Path) -> None:
     session = start()["session"]
     piped = labrun("instructions")
@@ -226,7 +246,7 @@ def test_shell_runs_commands_from_a_pipe_in_the_workspace(tmp_path: Path) -> Non
     one_line_error(labrun("shell", session["session"]), "only an active one has a shell")
 
 
-@pytest.mark.parametrize("program", ["/bin/bash", "/bin/sh"])
+@pytest.mark.parametrize("program", ["/bin/bash", "/bin/sh", "/usr/bin/zsh", "/usr/bin/fish"])
 def test_shell_shows_a_prompt_marker_survives_ctrl_c_and_exit_returns(
     tmp_path: Path, program: str
 ) -> None:
@@ -236,6 +256,7 @@ def test_shell_shows_a_prompt_marker_survives_ctrl_c_and_exit_returns(
     env = {**os.environ, "SHELL": program, "HOME": str(tmp_path), "TERM": "dumb", "PS1": "$ "}
     argv = [sys.executable, "-m", "labrun", "shell"]
     with Terminal(argv, env, tmp_path) as terminal:
+        terminal.expect(f"a shell in session {session}'s workspace; `exit` comes back")
         terminal.expect(f"(labrun {session}) ")
         # A Ctrl-C meant for the shell's command reaches labrun too: it must keep waiting.
         os.kill(terminal.pid, signal.SIGINT)
@@ -294,6 +315,19 @@ def test_durations_of_zero_or_without_unit_get_one_clear_message() -> None:
     assert labrun_json("status", "--all")["sessions"] == []  # nothing was started
 
 
+def test_a_refused_extension_counts_to_the_second() -> None:
+    session = start("--ttl", "1h59m30s")["session"]  # learner-demo's max_ttl is 2h
+    refused = labrun("extend", "1m")
+    one_line_error(
+        refused,
+        f"cannot extend {session} by 1m00s: a session of learner-demo lives at most 2h00m "
+        f"(its max_ttl) and {session} already has 1h59m30s of it; extend it by at most 30s",
+    )
+    assert labrun_json("extend", "30s")["time_left_seconds"] > 7000
+    one_line_error(labrun("extend", "1s"), "it cannot be extended any more")
+    assert labrun_json("stop")["ok"]
+
+
 def test_ended_sessions_have_no_time_left() -> None:
     session = start()["session"]
     assert labrun_json("stop")["ok"]
@@ -301,6 +335,21 @@ def test_ended_sessions_have_no_time_left() -> None:
     assert ended["session"] == session and ended["status"] == "ended"
     assert ended["time_left_seconds"] == 0
     assert ended["cost_here_usd"] == 0.0  # a local session costs nothing here
+
+
+def test_local_costs_are_labelled_as_what_aws_would_charge() -> None:
+    assert Meter(0.009, 2.0, local=True).rate_text() == (
+        "$0 here; on AWS $0.0090/h estimated, budget $2.00"
+    )
+    assert Meter(0.009, 2.0).rate_text() == "$0.0090/h estimated, budget $2.00"
+    assert Meter(0.0, None, local=True).rate_text() == "$0 here (and $0 on AWS)"
+    assert Meter(0.5, 1.0, hours=1, local=True).to_json()["cost_here_usd"] == 0.0
+    assert Meter(0.5, 1.0, hours=1).to_json()["cost_here_usd"] == 0.5
+    assert Meter(0.0, 0.0, hours=1, local=True).text() == "$0 here"  # a free lab: no AWS figures
+    planned = labrun("plan", "learner-demo", *LABS, env=WIDE)
+    assert planned.returncode == 0, planned.stderr
+    assert "Estimated cost on AWS" in planned.stdout
+    assert "On the local target it costs $0" in planned.stdout
 
 
 def test_text_that_looks_like_markup_prints_as_text(tmp_path: Path) -> None:

@@ -254,3 +254,18 @@ def test_stop_on_strict_aws_sweeps_what_it_may_and_names_what_it_could_not(
     assert {(r["kind"], r["id"]) for r in receipt["swept"]} >= {("aws:sqs:queue", "learners-queue")}
     assert queues(strict_aws) == []
     assert strict_aws.moto("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_call_that_keeps_failing_is_tried_three_times_then_named(strict_aws: StrictAws) -> None:
+    seeded = {queue(strict_aws, "q1", tags())}
+    role(strict_aws, "r1", tags())
+    strict_aws.drop("iam:ListRoles", times=None)  # the connection drops, every time
+
+    result = sweep(AwsSweeper(strict_aws.env), MARKS)
+
+    assert keys(result.removed) == seeded
+    assert [(f.kind, f.id) for f, _ in result.failed] == [("aws:iam:role", UNLISTED)]
+    assert "ConnectionClosedError" in result.errors[0]
+    # Three attempts in each of the three listings (the first, the one after the deletes,
+    # the final one), not eight: a place that is down is reported, not waited for.
+    assert strict_aws.answers("iam:ListRoles") == ["dropped"] * 9

@@ -106,6 +106,8 @@ def test_one_watchdog_per_home_and_status_says_expiry_is_armed(
 
     shown = labrun("status")
     assert f"Expiry armed: the watchdog (pid {pid}) tears {two} down" in shown.stdout
+    reapers = labrun_json("reaper", "status")
+    assert reapers["watchdog"]["pid"] == pid and reapers["cloud"]["checked"] is False
     for sid in (one, two):
         labrun_json("stop", sid)
     poll("the watchdog to exit", lambda: watchdog.process_start(pid) is None)

@@ -44,6 +44,9 @@ A typical session:
   labrun check                     # grade your work (as often as you like)
   labrun hint                      # stuck? one more hint at a time
   labrun stop                      # tear everything down and prove nothing is left
+
+No session id to type: a command that takes SESSION uses the one named, else
+LABRUN_SESSION, else the session whose workspace you are in, else the only active one.
 """
 
 

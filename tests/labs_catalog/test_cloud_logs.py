@@ -8,6 +8,8 @@ scenario just writes its own failed-run.txt. The stop receipt must say that noth
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 import sys
 import types
@@ -104,6 +106,26 @@ def test_other_sessions_get_other_answers() -> None:
     answers = {SEED.failed_run(s).error for s in ("aaaa1111", "bbbb2222", "cccc3333")}
     assert len(answers) == 3
     assert SEED.runs("aaaa1111")[0].lines == SEED.runs("aaaa1111")[0].lines  # deterministic
+
+
+def test_the_readme_start_runs_in_labrun_shell_with_no_value_copied(learner: Played) -> None:
+    """ "Before you start" as the README gives it: `labrun shell`, then $LAB_LOG_GROUP."""
+    script = f'{shlex.quote(sys.executable)} find_failed_run.py "$LOG_GROUP"'
+    commands = f'LOG_GROUP="$LAB_LOG_GROUP"\n{script}\n'
+    shell = subprocess.run(
+        [sys.executable, "-m", "labrun", "shell"], input=commands, capture_output=True,
+        text=True, env={**learner.cli_env, "SHELL": "/bin/sh"}, timeout=120, check=False,
+    )  # fmt: skip
+    assert shell.returncode == 0, shell.stderr
+    assert f"{len(learner.runs)} runs:" in shell.stdout
+
+
+def test_hints_lead_from_a_nudge_to_the_command(learner: Played) -> None:
+    levels = [json.loads(learner.labrun("hint", "run-id", "--json").stdout) for _ in range(3)]
+    assert [level["level"] for level in levels][-1] == levels[-1]["levels"] == 2
+    nudge, command = levels[-1]["hints"]
+    assert "run finished status=" in nudge and "filter-log-events" not in nudge
+    assert 'filter-log-events --log-group-name "$LAB_LOG_GROUP"' in command
 
 
 def test_untouched_work_passes_no_task(learner: Played) -> None:

@@ -1,11 +1,11 @@
 """Starter script: explore the batch job's logs with boto3.
 
-Run it from your workspace, after `eval "$(labrun env)"` (that is how boto3 finds the lab's
+Run it in `labrun shell` (or after `eval "$(labrun env)"`: that is how boto3 finds the lab's
 cloud):
 
-    python3 find_failed_run.py LOG_GROUP
+    python3 find_failed_run.py "$LAB_LOG_GROUP"
 
-LOG_GROUP is the `log_group` that `labrun start` printed. Fill in the TODOs, one at a time,
+$LAB_LOG_GROUP is the lab's `log_group` output. Fill in the TODOs, one at a time,
 and run the script after each one.
 """
 

@@ -30,11 +30,13 @@ def check(session: str | None, junit_file: Path | None, history: bool, as_json: 
     Statuses: pass (all points), partial (a share of them), fail, blocked (a task it
     needs did not pass; not run) and error (the check crashed, hung or is missing).
     Run it as often as you like; every attempt is recorded, and --history lists them.
-    Exits 0 when every task passes, 1 otherwise.
+    A failing task shows its first hint; `labrun hint TASK` reveals the next ones.
+    Exits 0 when every task passes, 1 otherwise. SESSION may be left out: labrun takes
+    LABRUN_SESSION, else the session whose workspace you are in, else the only active one.
 
     \b
     Examples:
-      labrun check                          # the only active session
+      labrun check                          # the session you are in, or the only one
       labrun check k3v9q2mz --json          # one JSON document, for scripts
       labrun check --junit results.xml      # also a JUnit file for CI
       labrun check --history                # earlier attempts and their scores

@@ -44,7 +44,8 @@ def grade(
     and writes into DIR: report.json (the grade and the teardown receipt), report.xml
     (JUnit, one testcase per task), report.md and report.html (both, for people). It never
     asks anything. Exits 0 when every task passes and nothing of the session remains (with
-    --keep: when every task passes), 1 otherwise.
+    --keep: when every task passes), 1 otherwise. SESSION may be left out: labrun takes
+    LABRUN_SESSION, else the session whose workspace you are in, else the only active one.
 
     With --upload, the four reports also go to URL/<owner>/<lab>/<session>/, where
     `labrun class report URL` collects a whole class. A failed upload keeps the local
@@ -52,7 +53,7 @@ def grade(
 
     \b
     Examples:
-      labrun grade                                # the only active session
+      labrun grade                                # the session you are in, or the only one
       labrun grade k3v9q2mz --out artifacts/grade # in a CI job: keep the folder
       labrun grade --keep --json                  # grade now, keep working
       labrun grade --upload s3://ml-course/2026-spring   # hand in to the class's bucket

@@ -107,16 +107,23 @@ def install(every: str, as_json: bool) -> int:
 def reaper_status(as_json: bool) -> int:
     """Show both reapers: the local schedule, and the cloud reaper of your AWS account.
 
-    The cloud one is looked for in the account and region of your AWS settings when
-    config.toml allows an account (aws.allowed_account_ids), with its last run's receipt.
+    The session watchdog is shown too. The cloud one is looked for in the account and
+    region of your AWS settings when config.toml allows an account
+    (aws.allowed_account_ids), with its last run's receipt.
     """
-    from labrun import schedule
+    from labrun import schedule, watchdog
 
     result = schedule.status()
+    dog = watchdog.status()
     cloud = _cloud_status()
     if as_json:
-        print_json({**result.to_json(), "cloud": cloud})
+        print_json({**result.to_json(), "watchdog": dog.to_json(), "cloud": cloud})
         return 0
+    if dog.running and dog.sessions:
+        sid, at = dog.sessions[0]
+        console().print(f"Watchdog: pid {dog.pid}, next expiry {sid} at {at}.")
+    else:
+        console().print("Watchdog: not running (`labrun start` arms it for each session).")
     if result.installed:
         console().print(f"Local: the reaper runs every {result.every} ({result.method}).")
     else:

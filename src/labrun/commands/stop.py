@@ -17,6 +17,8 @@ def stop(session: str | None, as_json: bool) -> int:
     labrun lists the session's cloud and Docker engine again, by the session's tag and
     label, and prints a receipt. Exits 0 only when nothing of the session remains;
     otherwise 1, and the session stays listed so that `labrun stop` can try again.
+    SESSION may be left out: labrun takes LABRUN_SESSION, else the session whose workspace
+    you are in, else the only active one.
     """
     from labrun import selection, teardown
     from labrun.progress import terraform_progress

@@ -19,9 +19,11 @@ the sweep is built for real AWS:
   and swept all the same.
 - Retries, per call: every API call (each page of a listing included) is retried like
   botocore's "standard" mode: throttling codes, 5xx answers, RequestTimeout and connection
-  errors, with exponential backoff and full jitter (`Retry`). A throttled page is asked
-  again; the listing carries on from there. botocore's own retries are off, so that this is
-  the one retry policy, and it is a hook on each client (`install_retry`).
+  errors, with exponential backoff and full jitter (`Retry`): up to 8 attempts when
+  throttled, 3 for the others (an endpoint that is down must not hold the sweep for long).
+  A throttled page is asked again; the listing carries on from there. botocore's own
+  retries are off, so that this is the one retry policy: a hook on each client
+  (`install_retry`).
 
 What the tagging API returns and no registered type recognises is still reported, under its
 ARN, and its delete fails: a resource labrun cannot delete must show in the sweep's
@@ -39,7 +41,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from labrun.errors import LabrunError
-from labrun.sweep import FOREIGN, Found, Marks, Survey, found_or_raise
+from labrun.sweep import (
+    FOREIGN,
+    Found,
+    Marks,
+    Survey,
+    aws_iam,
+    aws_kms,
+    aws_secrets,
+    aws_vpc,
+    found_or_raise,
+)
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
     HARD_EXPIRES_TAG,
@@ -52,6 +64,9 @@ from labrun.sweep.aws_types import (
     error_code,
     tag_dict,
 )
+
+# The registry's entries beyond aws_types: importing their modules registers them.
+MORE_TYPES = (aws_iam, aws_kms, aws_secrets, aws_vpc)
 
 # botocore's standard retry mode retries these (botocore/retries/standard.py), and so do we.
 THROTTLING = frozenset(
@@ -72,7 +87,7 @@ THROTTLING = frozenset(
         "EC2ThrottledException",
     }
 )
-TRANSIENT = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+TRANSIENT = frozenset({"RequestTimeout", "RequestTimeoutException"})
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 UNKNOWN_ORDER = 1000  # types labrun cannot delete: listed last
 TAGGING = "resourcegroupstaggingapi"
@@ -83,26 +98,40 @@ class UnsupportedResource(LabrunError):
     """A resource carries labrun's marks, but labrun does not know how to delete its type."""
 
 
+THROTTLED = "throttled"
+FAILED = "failed"  # a 5xx, a timeout, a connection error
+
+
 @dataclass(frozen=True)
 class Retry:
-    """How one AWS call is retried: botocore's standard mode, without its retry quota."""
+    """How one AWS call is retried: botocore's standard mode, without its retry quota, and
+    more patient with throttling (AWS throttles in bursts; a sweep must outlast one)."""
 
-    attempts: int = 8  # in all, the first call included
+    attempts: int = 8  # throttled: in all, the first call included
+    failed_attempts: int = 3  # 5xx, timeouts, connection errors (botocore's default): an
+    # unreachable endpoint must not hold every listing for minutes
     base: float = 0.5  # seconds: the first retry waits up to this, each next one twice more
     cap: float = 20.0
+
+    def allows(self, why: str, attempts: int) -> bool:
+        """Whether a call that failed `why` after `attempts` attempts is made again."""
+        return attempts < (self.attempts if why == THROTTLED else self.failed_attempts)
 
     def delay(self, attempt: int) -> float:
         """The wait before retry number `attempt` (1, 2...): full jitter, capped."""
         return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
 
 
-def transient(code: str | None, status: int | None, exc: BaseException | None) -> bool:
-    """Whether an answer (error code, HTTP status) or a raised error is worth retrying."""
+def retry_reason(code: str | None, status: int | None, exc: BaseException | None) -> str | None:
+    """THROTTLED or FAILED when an answer (error code, HTTP status) or a raised error is
+    worth retrying, else None."""
     if exc is not None:
         from botocore.exceptions import ConnectionError, HTTPClientError
 
-        return isinstance(exc, ConnectionError | HTTPClientError)
-    return code in THROTTLING or code in TRANSIENT or status in TRANSIENT_STATUS
+        return FAILED if isinstance(exc, ConnectionError | HTTPClientError) else None
+    if code in THROTTLING:
+        return THROTTLED
+    return FAILED if code in TRANSIENT or status in TRANSIENT_STATUS else None
 
 
 def install_retry(client: Client, retry: Retry) -> None:
@@ -118,7 +147,8 @@ def install_retry(client: Client, retry: Retry) -> None:
         if response is not None:
             http, parsed = response
             code, status = parsed.get("Error", {}).get("Code"), http.status_code
-        if attempts >= retry.attempts or not transient(code, status, caught_exception):
+        why = retry_reason(code, status, caught_exception)
+        if why is None or not retry.allows(why, attempts):
             return None
         return retry.delay(attempts)
 
