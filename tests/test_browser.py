@@ -204,13 +204,14 @@ def test_the_lab_page_checks_hints_counts_down_extends_and_stops(
         # Extend: 30 more minutes, within the lab's max_ttl.
         before = int(page.locator("#time-left").get_attribute("data-seconds") or 0)
         page.click("#extend")
-        expect(page.locator("#time-left")).not_to_have_attribute(
-            "data-seconds", re.compile(rf"^{before}$|^{before - 1}$|^{before - 2}$")
+        # From about an hour to about an hour and a half (5000 to 5999 seconds).
+        expect(page.locator("#time-left")).to_have_attribute(
+            "data-seconds", re.compile(r"^5\d{3}$"), timeout=WAIT_MS
         )
         after = int(page.locator("#time-left").get_attribute("data-seconds") or 0)
-        assert 1790 <= after - before <= 1800
+        assert 1700 <= after - before <= 1800  # 30 minutes, less the seconds it took
         expires = json.loads(ui_demo.labrun("status", ui_demo.id, "--json").stdout)
-        assert 5300 < expires["sessions"][0]["time_left_seconds"] <= 5400
+        assert 5000 < expires["sessions"][0]["time_left_seconds"] <= 5400
         # Past the lab's max_ttl, or not a duration: refused in one line, nothing changes.
         code, refused = served.post("/api/extend", {"duration": "2h"})
         assert code == 400 and "max_ttl" in refused["error"] and "2h" in refused["error"]
