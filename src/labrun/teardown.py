@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from labrun import awsenv, environment, identity, lease
-from labrun.errors import LabrunError
+from labrun import awsenv, environment, identity
+from labrun.errors import LabrunError, LeaseLost
 from labrun.identity import CloudIdentity
+from labrun.lease import Lease, held
 from labrun.session import Session, rfc3339, session_manifest, utcnow
 from labrun.sessionmodule import prepare_module, terraform_for
 from labrun.store import SessionStore
@@ -70,33 +71,38 @@ def stop(
     progress: ProgressCallback | None = None,
     *,
     final_status: str = "ended",
-    hold_lease: bool = True,
+    lease: Lease | None = None,
     forget_state: bool = False,
 ) -> Receipt:
-    """Tear the session down under its lease; record the receipt and the new status.
+    """Tear the session down under its lease (`lease`: the caller, a failing start, holds
+    it already); record the receipt and the new status. LeaseLost when another process
+    takes the lease over meanwhile: the status is then its business.
 
     `forget_state`: when Terraform's destroy keeps failing but the sweep proves that
     nothing marked remains, what is left in the state is forgotten (listed in the receipt
     and the journal) instead of keeping the session live forever. Raises AccountMismatch
     (the session stays tearing-down) when the credentials reach another account.
     """
-    if not hold_lease:  # the caller (a failing start) already holds it
-        return _stop(store, session, progress, final_status, forget_state)
-    with lease.held(store, session.id):
-        return _stop(store, store.get(session.id), progress, final_status, forget_state)
+    if lease is not None:
+        return _stop(lease, session, progress, final_status, forget_state)
+    with held(store, session.id) as taken:
+        return _stop(taken, store.get(session.id), progress, final_status, forget_state)
 
 
 def _stop(
-    store: SessionStore,
+    lease: Lease,
     session: Session,
     progress: ProgressCallback | None,
     final_status: str,
     forget_state: bool = False,
 ) -> Receipt:
-    store.update(session.id, status="tearing-down")
+    store = lease.store
+    lease.update(status="tearing-down")
     receipt = Receipt(session=session.id)
     try:
-        _pipeline(session, receipt, progress, forget_state)
+        _pipeline(session, receipt, progress, lease, forget_state)
+    except LeaseLost:
+        raise
     except AccountMismatch as exc:
         store.journal(session.id, "teardown-refused", {"error": str(exc)})
         raise
@@ -108,8 +114,8 @@ def _stop(
         detail = {"addresses": receipt.forgotten, "destroy_errors": receipt.forgotten_errors}
         store.journal(session.id, "state-forgotten", detail)
     if receipt.ok:
-        store.update(session.id, status=final_status)
-        if session.target == "local" and "AWS_ENDPOINT_URL" in session.env:
+        lease.update(status=final_status)
+        if _used_local_cloud(session):
             _stop_idle_cloud()
     return receipt
 
@@ -122,7 +128,11 @@ def describe(exc: BaseException) -> str:
 
 
 def _pipeline(
-    session: Session, receipt: Receipt, progress: ProgressCallback | None, forget_state: bool
+    session: Session,
+    receipt: Receipt,
+    progress: ProgressCallback | None,
+    lease: Lease,
+    forget_state: bool,
 ) -> None:
     where = recorded_identity(session)
     endpoint = None
@@ -132,13 +142,14 @@ def _pipeline(
         endpoint = localcloud.endpoint_for_teardown()
     env = environment.session_env(session, endpoint)
     with awsenv.files_of(env):
-        _pipeline_in(session, receipt, progress, forget_state, where, env, endpoint)
+        _pipeline_in(session, receipt, progress, lease, forget_state, where, env, endpoint)
 
 
 def _pipeline_in(
     session: Session,
     receipt: Receipt,
     progress: ProgressCallback | None,
+    lease: Lease,
     forget_state: bool,
     where: CloudIdentity,
     env: dict[str, str],
@@ -148,13 +159,13 @@ def _pipeline_in(
         require_same_account(session, where, env)
     places = sweepers(where, env, receipt)
     marks = Marks(session=session.id, owner=session.owner, since=session.created_at)
-    destroy_errors = _destroy(session, env, endpoint, receipt, progress)
+    destroy_errors = _destroy(session, env, endpoint, receipt, progress, lease)
     if destroy_errors:
         # Something of the session blocked the destroy (the learner's container on the lab's
         # network, an object in its bucket): sweep, then let Terraform try once more.
         for place in places:
             _sweep(receipt, place, marks, final=False)
-        destroy_errors = _destroy(session, env, endpoint, receipt, progress)
+        destroy_errors = _destroy(session, env, endpoint, receipt, progress, lease)
     for place in places:
         if _sweep(receipt, place, marks, final=True):
             receipt.unowned.extend(_unmarked(place.sweeper, session))
@@ -214,22 +225,25 @@ def _destroy(
     endpoint: str | None,
     receipt: Receipt,
     progress: ProgressCallback | None,
+    lease: Lease,
 ) -> list[str]:
     """Terraform destroy; the state must be empty afterwards. Returns the errors."""
     if not session.terraform_dir.is_dir():
         return []  # the work folder is gone: the sweep by marks is the whole proof
     try:
-        return _destroy_module(session, env, endpoint, receipt, progress)
+        return _destroy_module(session, env, endpoint, receipt, progress, lease)
+    except LeaseLost:
+        raise
     except Exception as exc:  # reported; the sweep still runs
         return [f"terraform: {describe(exc)}"]
 
 
 def _destroy_module(
     session: Session, env: dict[str, str], endpoint: str | None, receipt: Receipt,
-    progress: ProgressCallback | None,
+    progress: ProgressCallback | None, lease: Lease,
 ) -> list[str]:  # fmt: skip
     session.logs_dir.mkdir(exist_ok=True)
-    terraform = terraform_for(session, env)
+    terraform = terraform_for(session, env, lease)
     terraform.kill_leftover()
     errors: list[str] = []
     if terraform.has_state():  # none: killed before apply recorded anything; the sweep acts
@@ -303,6 +317,18 @@ def sweepers(where: CloudIdentity, env: dict[str, str], receipt: Receipt) -> lis
 def in_region(env: dict[str, str], region: str | None) -> dict[str, str]:
     """`env` pointed at `region` (None: as it is)."""
     return {**env, "AWS_REGION": region, "AWS_DEFAULT_REGION": region} if region else dict(env)
+
+
+def _used_local_cloud(session: Session) -> bool:
+    """Its env says so, or its lab needs it (a start stopped before it recorded its env)."""
+    if session.target != "local":
+        return False
+    if "AWS_ENDPOINT_URL" in session.env:
+        return True
+    try:
+        return environment.needs_local_cloud(session_manifest(session), session.target)
+    except (OSError, LabrunError):  # its work folder is gone: nothing says it did
+        return False
 
 
 def _stop_idle_cloud() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from labrun import grading, hints, teardown, ttl
-from labrun.manifest import Manifest
+from labrun.manifest import Task
 from labrun.meter import meter
 from labrun.session import Session, rfc3339, session_manifest, utcnow
 from labrun.store import SessionStore
@@ -38,18 +38,14 @@ def state(store: SessionStore, session_id: str) -> dict[str, Any]:
         "checked_at": last["at"] if last else None,
         "score": last["score"] if last else None,
         "total": manifest.total_points,
-        "tasks": [_task(store, session, manifest, t.id, results.get(t.id)) for t in manifest.tasks],
+        "tasks": [_task(store, session, t, results.get(t.id)) for t in manifest.tasks],
     }
 
 
 def _task(
-    store: SessionStore,
-    session: Session,
-    manifest: Manifest,
-    task_id: str,
-    result: dict[str, Any] | None,
+    store: SessionStore, session: Session, task: Task, result: dict[str, Any] | None
 ) -> dict[str, Any]:
-    task = hints.find_task(manifest, task_id)
+    """A task as the page shows it: its latest result and the hints revealed so far."""
     status = result["status"] if result else "unchecked"
     shown = hints.revealed(store, session.id, task)
     levels = list(shown.revealed)
