@@ -238,6 +238,24 @@ def test_service_specific_credentials_are_emulated_and_block_delete_user(
     assert strict_aws.answers("iam:DeleteUser") == ["DeleteConflict", "moto"]
 
 
+def test_a_policy_used_as_a_boundary_is_listed_as_such_and_cannot_be_deleted(
+    strict_aws: StrictAws,
+) -> None:
+    iam = strict_aws.client("iam")
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}  # fmt: skip
+    policy = iam.create_policy(PolicyName="edge", PolicyDocument=json.dumps(document))
+    arn = policy["Policy"]["Arn"]
+    iam.create_role(RoleName="bounded", AssumeRolePolicyDocument="{}", PermissionsBoundary=arn)
+    boundary = iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsBoundary")
+    assert [role["RoleName"] for role in boundary["PolicyRoles"]] == ["bounded"]
+    with pytest.raises(ClientError) as conflict:
+        iam.delete_policy(PolicyArn=arn)
+    assert code(conflict) == "DeleteConflict"
+    iam.delete_role_permissions_boundary(RoleName="bounded")
+    iam.delete_policy(PolicyArn=arn)
+
+
 def test_dependencies_can_be_lenient_like_moto(strict_aws: StrictAws) -> None:
     strict_aws.dependencies(False)
     ec2 = strict_aws.client("ec2")

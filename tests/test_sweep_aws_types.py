@@ -550,20 +550,29 @@ def test_instance_profiles_go_with_the_session_and_a_foreign_one_only_loses_the_
     assert profiles == {"older": [], "o2-profile": []}
 
 
-def test_a_policy_bounding_a_session_role_goes_with_it(aws: Clients, env: dict[str, str]) -> None:
-    iam = aws("iam")
+def test_a_policy_bounding_a_foreign_role_is_reported_never_stripped_from_it(
+    strict_aws: StrictAws,
+) -> None:
+    iam = strict_aws.moto("iam")
     policy = iam.create_policy(
         PolicyName="s1-boundary", PolicyDocument=json.dumps(DOCUMENT), Tags=tag_list(SESSION)
     )["Policy"]["Arn"]
-    iam.create_role(
-        RoleName="s1-bounded", AssumeRolePolicyDocument=json.dumps(TRUST),
-        PermissionsBoundary=policy, Tags=tag_list(SESSION),
-    )  # fmt: skip
+    for name, tags in (("s1-bounded", tag_list(SESSION)), ("someone", [])):
+        iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+            PermissionsBoundary=policy, Tags=tags,
+        )  # fmt: skip
 
-    result = swept(env)
+    result = swept(strict_aws.env, max_passes=2)
 
-    assert result.remaining == []
-    assert keys(result.removed) == {("aws:iam:role", "s1-bounded"), ("aws:iam:policy", policy)}
+    assert keys(result.removed) == {("aws:iam:role", "s1-bounded")}
+    assert keys(result.remaining) == {("aws:iam:policy", policy)}
+    assert errors(result)[("aws:iam:policy", policy)] == (
+        f"BoundaryInUse: {policy} is the permissions boundary of role someone: labrun never "
+        "removes a boundary from what is not the session's (it would widen its rights)"
+    )
+    role = iam.get_role(RoleName="someone")["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == policy
 
 
 def key_and_certificate() -> tuple[str, str]:
