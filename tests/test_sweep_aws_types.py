@@ -237,7 +237,7 @@ def lambda_interface(ec2: Any, subnet: str) -> str:
     return str(created["NetworkInterface"]["NetworkInterfaceId"])
 
 
-# Under strict AWS (testing/strict_aws.py): deletes refused while dependencies exist, NAT
+# Under strict AWS (testing/strict_aws/): deletes refused while dependencies exist, NAT
 # gateways `deleting` for a while.
 
 

@@ -471,14 +471,15 @@ def released_by_aws(interface: dict[str, Any]) -> bool:
 
 
 def nat_gateways(ec2: Client, *filters: dict[str, Any]) -> list[dict[str, Any]]:
-    """The NAT gateways matching `filters` still being created, in use or being deleted:
-    until deleted, they hold their elastic IP and their subnet."""
-    live = {"Name": "state", "Values": ["pending", "available", "deleting"]}
-    return list(pages(ec2, "describe_nat_gateways", "NatGateways", Filter=[*filters, live]))
+    """The NAT gateways matching `filters` that are being deleted: until deleted, they hold
+    their elastic IP and their subnet. (One still in use is not waited for: its delete
+    failed, or it is not the session's; what it holds fails at once, saying so.)"""
+    gateways = pages(ec2, "describe_nat_gateways", "NatGateways", Filter=list(filters))
+    return [gateway for gateway in gateways if gateway.get("State") == "deleting"]
 
 
 def nat_holders(ec2: Client, allocation: str) -> list[str]:
-    """The NAT gateways not yet deleted that hold the elastic IP `allocation`."""
+    """The NAT gateways being deleted that still hold the elastic IP `allocation`."""
     return [
         gateway["NatGatewayId"]
         for gateway in nat_gateways(ec2)
