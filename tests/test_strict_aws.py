@@ -299,6 +299,26 @@ def test_a_nat_gateway_stays_deleting_and_holds_its_address(strict_aws: StrictAw
     ec2.delete_subnet(SubnetId=subnet)
 
 
+def test_an_instance_stays_shutting_down_and_holds_its_volume(strict_aws: StrictAws) -> None:
+    ec2 = strict_aws.client("ec2")
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    id, zone = instance["InstanceId"], instance["Placement"]["AvailabilityZone"]
+    volume = ec2.create_volume(AvailabilityZone=zone, Size=1)["VolumeId"]
+    ec2.attach_volume(VolumeId=volume, InstanceId=id, Device="/dev/sdf")
+    strict_aws.slow_delete("ec2:TerminateInstances", seconds=600.0)
+
+    answer = ec2.terminate_instances(InstanceIds=[id])["TerminatingInstances"]
+
+    assert answer[0]["CurrentState"]["Name"] == "shutting-down"
+    described = ec2.describe_instances(InstanceIds=[id])["Reservations"][0]["Instances"][0]
+    assert described["State"]["Name"] == "shutting-down"
+    live = [{"Name": "instance-state-name", "Values": ["running"]}]
+    assert ec2.describe_instances(Filters=live)["Reservations"][0]["Instances"] == []
+    with pytest.raises(ClientError) as in_use:
+        ec2.delete_volume(VolumeId=volume)
+    assert code(in_use) == "VolumeInUse"
+
+
 def test_slow_table_and_queue_deletes(strict_aws: StrictAws) -> None:
     dynamodb, sqs = strict_aws.client("dynamodb"), strict_aws.client("sqs")
     dynamodb.create_table(

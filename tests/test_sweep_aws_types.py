@@ -371,6 +371,58 @@ def test_a_nat_gateway_deleting_past_the_deadline_is_an_error_not_a_hang(
     assert ("aws:ec2:subnet", network["aws:ec2:subnet"]) in keys(result.remaining)
 
 
+def instance_with_volume_and_group(ec2: Any) -> dict[str, str]:
+    """A marked instance in a marked group, with a marked data volume attached: kind -> id."""
+    group = ec2.create_security_group(
+        GroupName="s1-web", Description="web", TagSpecifications=spec("security-group")
+    )["GroupId"]
+    instance = ec2.run_instances(
+        ImageId=AMI, MinCount=1, MaxCount=1, SecurityGroupIds=[group],
+        TagSpecifications=spec("instance"),
+    )["Instances"][0]  # fmt: skip
+    zone = instance["Placement"]["AvailabilityZone"]
+    volume = ec2.create_volume(AvailabilityZone=zone, Size=1, TagSpecifications=spec("volume"))
+    ec2.attach_volume(
+        VolumeId=volume["VolumeId"], InstanceId=instance["InstanceId"], Device="/dev/sdf"
+    )
+    return {
+        "aws:ec2:instance": instance["InstanceId"], "aws:ec2:volume": volume["VolumeId"],
+        "aws:ec2:security-group": group,
+    }  # fmt: skip
+
+
+def test_volumes_and_groups_wait_for_their_instance_to_terminate(
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WAIT_ENV, "30")
+    made = instance_with_volume_and_group(strict_aws.moto("ec2"))
+    strict_aws.slow_delete("ec2:TerminateInstances", 3.0)  # `shutting-down` meanwhile
+
+    result = swept(strict_aws.env)
+
+    assert result.remaining == [] and result.failed == []
+    assert set(made.items()) <= keys(result.removed)
+    assert refusals(strict_aws) == []
+
+
+def test_an_instance_shutting_down_past_the_deadline_is_an_error_not_a_hang(
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WAIT_ENV, "0.2")
+    made = instance_with_volume_and_group(strict_aws.moto("ec2"))
+    instance, volume = made["aws:ec2:instance"], made["aws:ec2:volume"]
+    strict_aws.slow_delete("ec2:TerminateInstances", 600.0)
+
+    result = swept(strict_aws.env, max_passes=2)
+
+    assert ("aws:ec2:instance", instance) in keys(result.removed)  # shutting down: gone
+    assert errors(result)[("aws:ec2:volume", volume)] == (
+        f"DependencyTimeout: gave up after 0.2 s waiting for instances to terminate: {instance} "
+        "(AWS releases them in its own time; a later stop or reap retries)"
+    )
+    assert ("aws:ec2:security-group", made["aws:ec2:security-group"]) in keys(result.remaining)
+
+
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])
 def test_a_bad_wait_limit_is_one_clear_line(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(WAIT_ENV, value)

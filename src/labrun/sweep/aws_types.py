@@ -246,11 +246,11 @@ LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 def wait_for_shutdowns(ec2: Client, filters: list[dict[str, Any]]) -> None:
     """Wait (bounded) until the instances matching `filters` that are shutting down are
     terminated."""
-    state = {"Name": "instance-state-name", "Values": ["shutting-down"]}
 
     def shutting_down() -> list[str]:
-        reservations = pages(ec2, "describe_instances", "Reservations", Filters=[*filters, state])
-        return [i["InstanceId"] for r in reservations for i in r["Instances"]]
+        reservations = pages(ec2, "describe_instances", "Reservations", Filters=filters)
+        instances = [i for r in reservations for i in r["Instances"]]
+        return [i["InstanceId"] for i in instances if i["State"]["Name"] == "shutting-down"]
 
     wait_until_gone("instances to terminate", shutting_down)
 
