@@ -87,7 +87,7 @@ THROTTLING = frozenset(
         "EC2ThrottledException",
     }
 )
-TRANSIENT = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+TRANSIENT = frozenset({"RequestTimeout", "RequestTimeoutException"})
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 UNKNOWN_ORDER = 1000  # types labrun cannot delete: listed last
 TAGGING = "resourcegroupstaggingapi"

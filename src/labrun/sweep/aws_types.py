@@ -136,12 +136,8 @@ class AwsType:
         """The item's tags; None when it went away since the listing."""
         if item.tags is not None:
             return item.tags
-        try:
-            return self.tags(client, item)
-        except Exception as exc:
-            if error_code(exc) in NOT_FOUND:
-                return None
-            raise
+        tags: dict[str, str] | None = described(self.tags, client=client, item=item)
+        return tags
 
 
 REGISTRY: dict[str, AwsType] = {}
@@ -740,13 +736,10 @@ class Queue(AwsType):
 
     def list_all(self, client: Client) -> Iterator[Listed]:
         for url in pages(client, "list_queues", "QueueUrls"):
-            try:
-                names = ["CreatedTimestamp"]
-                attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=names)
-            except Exception as exc:
-                if error_code(exc) in NOT_FOUND:
-                    continue  # deleted since the listing
-                raise
+            names = ["CreatedTimestamp"]
+            attributes = described(client.get_queue_attributes, QueueUrl=url, AttributeNames=names)
+            if attributes is None:
+                continue  # deleted since the listing
             created = moment(attributes["Attributes"].get("CreatedTimestamp"))
             yield Listed(url.rsplit("/", 1)[-1], created, ref=url)
 
