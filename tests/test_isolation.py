@@ -79,3 +79,21 @@ def test_a_destroy_that_keeps_failing_ends_only_with_forget_state(tmp_path: Path
     forgotten = [e for e in store.events(session) if e["event"] == "state-forgotten"]
     assert forgotten[0]["addresses"] == ["terraform_data.stuck"]
     assert "always fails" in " ".join(forgotten[0]["destroy_errors"])
+
+
+def test_forget_state_is_refused_while_the_sweep_proves_nothing(
+    tmp_path: Path, strict_aws: StrictAws, labrun_home: Path
+) -> None:
+    labrun_home.mkdir(parents=True, exist_ok=True)
+    (labrun_home / "config.toml").write_text('[aws]\nallowed_account_ids = ["123456789012"]\n')
+    labs = queue_lab(tmp_path, main_tf=STUCK_LAB)
+    start = ["start", "queue-lab", "--labs-dir", str(labs), "--target", "aws"]
+    session = labrun_json(*start, env=strict_aws.env)["session"]
+    strict_aws.deny("tag:GetResources")  # the sweep cannot list: it proves nothing
+    refused = labrun_json("stop", session, "--forget-state", expect=1, env=strict_aws.env)
+    assert refused["forgotten"] == []
+    assert any("--forget-state refused" in e for e in refused["errors"]), refused["errors"]
+    assert SessionStore.open().get(session).status == "tearing-down"
+    strict_aws.clear()
+    receipt = labrun_json("stop", session, "--forget-state", env=strict_aws.env)
+    assert receipt["ok"] is True and receipt["forgotten"] == ["terraform_data.stuck"]
