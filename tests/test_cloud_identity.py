@@ -225,3 +225,15 @@ def test_a_session_is_reaped_on_the_engine_it_recorded(
     assert [(s["session"], s["ok"]) for s in report["sessions"]] == [(session, True)], report
     assert not docker_client.networks.list(names=[network])
     assert SessionStore.open().get(session).status == "ended"
+
+
+def test_the_shells_own_aws_settings_do_not_leak_into_the_teardown(
+    tmp_path: Path, account: str
+) -> None:
+    session = start_in(tmp_path, account, "eu-west-1")["session"]
+    # A setting the session did not record: an SQS endpoint that goes nowhere.
+    stray = {**shell(account, "us-east-1"), "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9"}
+    receipt = labrun_json("stop", session, env=stray)
+    assert receipt["ok"] is True, receipt
+    assert receipt["destroyed"] == ["terraform_data.queue"]  # Terraform reached the queue
+    assert queues(account, "eu-west-1") == []

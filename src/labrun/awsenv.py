@@ -63,6 +63,20 @@ def profile_region(env: Mapping[str, str]) -> str | None:
     return region if isinstance(region, str) and region else None
 
 
+def overlay(environ: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
+    """`environ` (a process's) with `env` (a session's) over it. When `env` says where AWS
+    is, it says it whole: an AWS setting of `environ` it leaves out (an endpoint, a
+    profile, a service's own endpoint) is dropped, never mixed in. Credentials stay."""
+    if not any(key in env for key in AWS_SETTINGS):
+        return {**environ, **env}
+    kept = {
+        key: value
+        for key, value in environ.items()
+        if not (key in AWS_SETTINGS or key.startswith("AWS_ENDPOINT_URL_"))
+    }
+    return {**kept, **env}
+
+
 FILES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
 

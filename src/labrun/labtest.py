@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labrun import environment, grading, provision, teardown
+from labrun.awsenv import overlay
 from labrun.catalog import Lab, find_lab, load_lab
 from labrun.errors import BadInput, LabrunError
 from labrun.reports import number, score_text
@@ -221,7 +222,7 @@ def _solution_env(session: Session) -> dict[str, str]:
     """What the learner's shell has after `eval "$(labrun env)"`, plus LABRUN_PYTHON."""
     endpoint = environment.cloud_endpoint_for(session_manifest(session), session)
     session_env = environment.session_env(session, endpoint)
-    return {**os.environ, **session_env, "LABRUN_PYTHON": sys.executable}
+    return {**overlay(os.environ, session_env), "LABRUN_PYTHON": sys.executable}
 
 
 def _execute(

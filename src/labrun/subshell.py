@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from labrun.awsenv import overlay
 from labrun.errors import BadInput
 
 
@@ -29,7 +30,7 @@ def run(session_id: str, workspace: Path, env: dict[str, str]) -> int:
     program = os.environ.get("SHELL") or "/bin/sh"
     if not os.access(program, os.X_OK):
         raise BadInput(f"SHELL={program} is not a program this user can run")
-    full_env = {**os.environ, **env, "LABRUN_SHELL": session_id}
+    full_env = {**overlay(os.environ, env), "LABRUN_SHELL": session_id}
     with tempfile.TemporaryDirectory(prefix="labrun-shell-") as tmp:
         argv = _with_prompt(program, marker(session_id), full_env, Path(tmp))
         with _signals_to_the_shell():

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from labrun import tferrors
+from labrun.awsenv import overlay
 from labrun.errors import BadInput, LabrunError
 from labrun.home import plugin_cache_dir
 from labrun.tfworker import SEPARATOR
@@ -89,8 +90,7 @@ class Terraform:
         self.log_path = log_path
         self.fence = fence  # checked before each run, and watched while it runs
         self.env = {
-            **os.environ,
-            **env,
+            **overlay(os.environ, env),  # the session's AWS settings, whole, over the shell's
             **(fence.env() if fence else {}),
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",

@@ -20,6 +20,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
+from labrun.awsenv import overlay
+
 Status = Literal["pass", "partial", "fail", "blocked", "error"]
 _CLOSE_GRACE = 5.0  # seconds an idle child gets to exit after its stdin closes
 
@@ -31,7 +33,7 @@ def log_line(log: IO[str], line: str) -> None:
 
 def child_env(session_env: dict[str, str]) -> dict[str, str]:
     """os.environ plus the session env, with this labrun importable in the child."""
-    env = {**os.environ, **session_env}
+    env = overlay(os.environ, session_env)  # the session's AWS settings, whole
     package_root = str(Path(__file__).resolve().parent.parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     return env

@@ -73,6 +73,7 @@ def terraform_env(session: Session) -> dict[str, str]:
     """This process's environment plus the session's; refused for a session that ended
     (its cloud is gone: the learner's provider would fall back to other credentials)."""
     from labrun import environment
+    from labrun.awsenv import overlay
     from labrun.home import labrun_home, plugin_cache_dir
     from labrun.session import session_manifest
 
@@ -81,7 +82,7 @@ def terraform_env(session: Session) -> dict[str, str]:
             f"session {session.id} is {session.status}: Terraform runs only in a live "
             "session's environment (start one with `labrun start LAB`)"
         )
-    env = {**os.environ, **environment.learner_env(session, session_manifest(session))}
+    env = overlay(os.environ, environment.learner_env(session, session_manifest(session)))
     # A module that declares variable "labrun_tags" gets the session's tags (others ignore it).
     env.setdefault("TF_VAR_labrun_tags", env["LABRUN_TAGS"])
     env.setdefault("TF_PLUGIN_CACHE_DIR", str(plugin_cache_dir()))
