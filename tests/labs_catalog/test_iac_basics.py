@@ -173,7 +173,7 @@ def test_start_writes_provider_tf_with_the_session_tags(learner: Learner, tmp_pa
     assert (outputs["bucket"], outputs["queue"]) == (learner.bucket, learner.queue)
     assert outputs["required_tags"] == REQUIRED_TAGS
     provider_tf = (learner.workspace / "provider.tf").read_text()
-    assert f'"labrun:session"    = "{learner.session.id}"' in provider_tf
+    assert f'"labrun:session" = "{learner.session.id}"' in " ".join(provider_tf.split())
     assert "s3_use_path_style = true" in provider_tf
     assert "endpoint" not in provider_tf.split("provider")[1]  # from AWS_ENDPOINT_URL only
     assert {p.name for p in learner.workspace.iterdir()} == {
