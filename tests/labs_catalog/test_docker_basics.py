@@ -438,7 +438,10 @@ def test_start_marks_everything_and_stop_destroys_it(tmp_path: Path, docker_clie
         network = docker_client.networks.get(played.outputs["network"])
         volume = docker_client.volumes.get(played.outputs["volume"])
         assert network.attrs["Labels"] == labels and volume.attrs["Labels"] == labels
-        assert set(labels) == {"labrun.session", "labrun.lab", "labrun.owner", "labrun.expires-at"}
+        assert set(labels) == {
+            "labrun.session", "labrun.lab", "labrun.owner", "labrun.expires-at",
+            "labrun.hard-expires-at", "labrun.installation",
+        }  # fmt: skip
         assert network.attrs["Options"] == SAFE_NETWORK  # TF_VAR_network_options
         env_file = (played.workspace / "lab.env").read_text()
         assert f"NETWORK={network.name}\n" in env_file
