@@ -125,9 +125,9 @@ def default_vpc_parts(ec2: Any) -> dict[str, set[str]]:
 
 
 def test_a_vpc_goes_with_its_route_tables_acls_interfaces_endpoints_and_gateways(
-    aws: Clients, env: dict[str, str]
+    strict_aws: StrictAws,
 ) -> None:
-    ec2 = aws("ec2")
+    ec2, env = strict_aws.moto("ec2"), strict_aws.env
     defaults = default_vpc_parts(ec2)
     vpc, subnet = make_vpc(ec2, "10.21.0.0/16")
     table = ec2.create_route_table(VpcId=vpc, TagSpecifications=spec("route-table"))
@@ -161,8 +161,8 @@ def test_a_vpc_goes_with_its_route_tables_acls_interfaces_endpoints_and_gateways
 
     result = swept(env)
 
-    assert result.failed == [], result.failed
-    assert result.remaining == []
+    assert result.failed == [] and result.remaining == []
+    assert refusals(strict_aws) == []  # each dependency went before what it held
     assert keys(result.removed) >= {
         ("aws:ec2:vpc", vpc), ("aws:ec2:subnet", subnet), ("aws:ec2:route-table", table_id),
         ("aws:ec2:network-acl", acl_id), ("aws:ec2:egress-only-internet-gateway", eigw),
