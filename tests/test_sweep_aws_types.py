@@ -556,6 +556,24 @@ def test_a_user_goes_with_its_keys_certificates_and_virtual_mfa_device(
     assert devices == {spare["VirtualMFADevice"]["SerialNumber"]}
 
 
+def test_an_adopted_instance_profile_is_not_reported_as_unowned(
+    aws: Clients, env: dict[str, str]
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    iam = aws("iam")
+    iam.create_role(
+        RoleName="s1-role", AssumeRolePolicyDocument=json.dumps(TRUST), Tags=tag_list(SESSION)
+    )
+    for name in ("s1-adopted", "stray"):
+        iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName="s1-adopted", RoleName="s1-role")
+
+    reported = AwsSweeper(env).unmarked_since(since)
+
+    assert ("aws:iam:instance-profile", "stray") in keys(reported)
+    assert ("aws:iam:instance-profile", "s1-adopted") not in keys(reported)  # the role's
+
+
 def test_a_users_service_specific_credentials_go_when_aws_names_them(
     strict_aws: StrictAws,
 ) -> None:
