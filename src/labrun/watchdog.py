@@ -71,33 +71,12 @@ def status() -> Watchdog:
         data = json.loads(state_path().read_text())
     except (OSError, ValueError):
         return Watchdog(running=False)
-    pid = int(data.get("pid", 0))
+    from labrun.lease import holder_alive
+
+    pid, started = int(data.get("pid", 0)), data.get("started")
     sessions = tuple((s["id"], s["expires_at"]) for s in data.get("sessions", []))
-    alive = pid > 0 and data.get("started") == process_start(pid)
+    alive = pid > 0 and started is not None and holder_alive(pid, started)
     return Watchdog(running=alive, pid=pid, sessions=sessions)
-
-
-def process_start(pid: int) -> str | None:
-    """When the process started (clock ticks since boot, from /proc), None when it is gone.
-
-    Where /proc is missing (macOS), the pid alone is checked: "?" stands for any start."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        if Path("/proc/self/stat").exists():
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return "?"
-    except OSError:
-        return None
-    # Fields 3 (state) and 22 (start); the name (field 2) may hold spaces: count after its ")".
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] in ("Z", "X") else fields[19]  # a zombie is dead already
 
 
 def ensure_running(wait: float = ARM_WAIT) -> Watchdog:
@@ -254,12 +233,13 @@ def _tear_down_due(store: SessionStore, failed_at: dict[str, float]) -> None:
 
 def _record(live: list[Session]) -> None:
     """Write watchdog.json when what it says changed (atomically: readers never see half)."""
+    from labrun.lease import process_started
     from labrun.session import rfc3339
 
     ordered = sorted(live, key=lambda s: s.expires_at)
     data = {
         "pid": os.getpid(),
-        "started": process_start(os.getpid()),
+        "started": process_started(os.getpid()),
         "sessions": [{"id": s.id, "expires_at": rfc3339(s.expires_at)} for s in ordered],
     }
     text = json.dumps(data, indent=1)
