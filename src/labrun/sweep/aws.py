@@ -34,14 +34,17 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar, cast
 
+from labrun import lanes
 from labrun.errors import LabrunError
-from labrun.sweep import FOREIGN, Found, Marks, Survey, found_or_raise
+from labrun.sweep import FOREIGN, Found, Marks, Slot, Survey, found_or_raise
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
     HARD_EXPIRES_TAG,
@@ -51,9 +54,13 @@ from labrun.sweep.aws_types import (
     SESSION_TAG,
     AwsType,
     Client,
+    Listed,
+    claim,
     error_code,
     tag_dict,
 )
+
+T = TypeVar("T")
 
 # botocore's standard retry mode retries these (botocore/retries/standard.py), and so do we.
 THROTTLING = frozenset(
@@ -143,10 +150,14 @@ def install_retry(client: Client, retry: Retry) -> None:
 
 
 def client(
-    env: Mapping[str, str], service: str, session: Any = None, retry: Retry = Retry()
+    env: Mapping[str, str],
+    service: str,
+    session: Any = None,
+    retry: Retry = Retry(),
+    connections: int = 10,
 ) -> Client:
     """A boto3 client configured by `env` alone (credentials, region, endpoint), its calls
-    retried by `retry`.
+    retried by `retry`, with up to `connections` HTTP connections (one per thread using it).
 
     Without AWS_ENDPOINT_URL in `env`, endpoints configured elsewhere (labrun's own
     environment) are ignored: a real-AWS session must not be swept in the local cloud.
@@ -154,7 +165,11 @@ def client(
     from botocore.config import Config
 
     endpoint = env.get("AWS_ENDPOINT_URL") or None
-    config = Config(retries={"total_max_attempts": 1}, ignore_configured_endpoint_urls=True)
+    config = Config(
+        retries={"total_max_attempts": 1},
+        ignore_configured_endpoint_urls=True,
+        max_pool_connections=connections,
+    )
     made = (session or boto_session(env)).client(service, endpoint_url=endpoint, config=config)
     install_retry(made, retry)
     return made
@@ -177,37 +192,129 @@ def account_id(env: Mapping[str, str]) -> str:
     return str(client(env, "sts").get_caller_identity()["Account"])
 
 
+@dataclass(frozen=True)
+class Check:
+    """One call of a survey's second round: a hit's confirmation, or a resource's tags."""
+
+    resource: Found
+    job: lanes.Job[object]  # answers a bool (exists), or the tags (None: gone since listed)
+
+
+# Deletes and listings in flight at once, per service, and in all. AWS throttles each
+# service on its own (CloudWatch Logs deletes at 10 a second, IAM's control plane is slow);
+# the retries above absorb a throttle, these keep the sweep from provoking one.
+LIMITS = {"iam": 8, "logs": 8, "ec2": 8, "ecr": 8, "dynamodb": 8, "lambda": 8, "s3": 16, "sqs": 16}
+WORKERS = 32
+
+
 class AwsSweeper:
-    """The `Sweeper` for one AWS account and region, configured by a session's env."""
+    """The `Sweeper` for one AWS account and region, configured by a session's env.
+
+    Thread-safe: `survey` and `sweep` call it from several threads at once. Its clients are
+    shared (boto3 clients are thread-safe), made under a lock (a boto3 session is not)."""
 
     name = "aws"
 
-    def __init__(self, env: Mapping[str, str], retry: Retry = Retry()) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        retry: Retry = Retry(),
+        limits: Mapping[str, int] = LIMITS,
+        workers: int = WORKERS,
+    ) -> None:
         self._env = dict(env)
         self._retry = retry
+        self.limits = dict(limits)
+        self.workers = workers
         self._session: Any = None
         self._clients: dict[str, Client] = {}
+        self._lock = threading.Lock()
         self._deleted: dict[tuple[str, str], float] = {}  # (kind, id) -> when (monotonic)
 
     def client(self, service: str) -> Client:
         """The boto3 client for `service`, made on first use."""
-        if service not in self._clients:
-            if self._session is None:
-                self._session = boto_session(self._env)
-            self._clients[service] = client(self._env, service, self._session, self._retry)
-        return self._clients[service]
+        with self._lock:
+            if service not in self._clients:
+                if self._session is None:
+                    self._session = boto_session(self._env)
+                pool = max(self.limits.values(), default=lanes.DEFAULT_LIMIT) + 2
+                made = client(self._env, service, self._session, self._retry, pool)
+                self._clients[service] = made
+            return self._clients[service]
+
+    def slot(self, resource: Found) -> Slot:
+        """Its type's deletion order is its level; its service, its lane."""
+        rtype = REGISTRY.get(resource.kind)
+        lane = rtype.service if rtype else resource.kind
+        return Slot(order(resource.kind), lane, self.limits.get(lane, lanes.DEFAULT_LIMIT))
 
     def survey(self, marks: Marks, thorough: bool = False) -> Survey:
-        """Every resource `marks` select, ours in deletion order (see the module doc)."""
+        """Every resource `marks` select, ours in deletion order (see the module doc).
+
+        Two rounds of concurrent calls: the tagging API and each type's own listing, then
+        the confirmations of the tagging API's hits and the tag reads the listings need."""
         survey = Survey(thorough=thorough)
-        for kind, id, tags in self._tagged(marks, survey, thorough):
-            self._sort(survey, marked(kind, id, tags), marks)
-        for rtype in REGISTRY.values():
-            if thorough or not rtype.tagging_api:
-                for id, tags in self._listing(rtype, marks, survey):
-                    self._sort(survey, marked(rtype.kind, id, tags), marks)
+        listed = [rtype for rtype in REGISTRY.values() if thorough or not rtype.tagging_api]
+        first = self._run(
+            [lanes.Job[object](TAGGING, partial(self._tagging_api, marks))]
+            + [lanes.Job[object](rtype.service, partial(self._list_all, rtype)) for rtype in listed]
+        )
+        checks = self._hit_checks(first[0], survey, marks, thorough)
+        for rtype, items in zip(listed, first[1:], strict=True):
+            checks += self._tag_reads(rtype, items, survey)
+        answers = self._run([check.job for check in checks])
+        for check, answer in zip(checks, answers, strict=True):
+            if isinstance(answer, Exception):  # a tag read failed: the type is unproven
+                survey.unlisted.setdefault(check.resource.kind, describe(answer))
+            elif isinstance(answer, dict):  # the tags of a listed resource
+                if claim(answer, marks) is not None:
+                    self._sort(
+                        survey, marked(check.resource.kind, check.resource.id, answer), marks
+                    )
+            elif answer:  # a tagging-API hit its service confirms
+                self._sort(survey, check.resource, marks)
+        for kind in survey.unlisted:  # half a listing proves nothing: none of it is deleted
+            survey.found = [f for f in survey.found if f.kind != kind]
         survey.found.sort(key=lambda f: (order(f.kind), f.kind, f.id))
         return survey
+
+    def _hit_checks(
+        self, hits: object, survey: Survey, marks: Marks, thorough: bool
+    ) -> list[Check]:
+        """The confirmations the tagging API's hits need (its unknown types need none)."""
+        if isinstance(hits, Exception):  # the types only the tagging API finds stay unproven
+            survey.unlisted[TAGGING_KIND] = describe(hits)
+            return []
+        checks = []
+        for arn, tags in cast(list[tuple[str, dict[str, str]]], hits):
+            rtype, id = classify(arn)
+            if rtype is None:
+                self._sort(survey, marked(unknown_kind(arn), arn, tags), marks)
+            elif rtype.tagging_api and not thorough:  # thorough: listed by its own listing
+                job = lanes.Job[object](rtype.service, partial(self.exists, rtype, id))
+                checks.append(Check(marked(rtype.kind, id, tags), job))
+        return checks
+
+    def _tag_reads(self, rtype: AwsType, items: object, survey: Survey) -> list[Check]:
+        """The tag reads one type's listing needs (none where the listing has the tags)."""
+        if isinstance(items, Exception):
+            survey.unlisted[rtype.kind] = describe(items)
+            return []
+        return [
+            Check(Found(kind=rtype.kind, id=item.id), lanes.Job[object](rtype.service,
+                  partial(self._tags, rtype, item)))
+            for item in cast(list[Listed], items)
+        ]  # fmt: skip
+
+    def _run(self, jobs: list[lanes.Job[T]]) -> list[T | Exception]:
+        return lanes.run(jobs, self.limits, self.workers)
+
+    def _list_all(self, rtype: AwsType) -> list[Listed]:
+        return list(rtype.list_all(self.client(rtype.service)))
+
+    def _tags(self, rtype: AwsType, item: Listed) -> dict[str, str] | None:
+        """The item's tags, or None when it went away since its listing."""
+        return rtype.tags_of(self.client(rtype.service), item)
 
     def find(self, marks: Marks) -> list[Found]:
         """What to delete for `marks`; raises SweepIncomplete when a listing failed."""
@@ -232,12 +339,13 @@ class AwsSweeper:
         labrun:session tag: reported, never deleted. Best effort: a type whose listing
         fails (no permission, no such service in the local cloud) is skipped."""
         cutoff = since if since.tzinfo else since.replace(tzinfo=UTC)  # naive: taken as UTC
-        found: list[Found] = []
-        for rtype in REGISTRY.values():
-            try:
-                found += list(self._unmarked(rtype, cutoff))
-            except Exception:  # best effort: see the docstring
-                continue
+        listings = self._run(
+            [
+                lanes.Job(rtype.service, partial(self._unmarked, rtype, cutoff))
+                for rtype in REGISTRY.values()
+            ]
+        )
+        found = [f for listing in listings if not isinstance(listing, Exception) for f in listing]
         return sorted(found, key=lambda f: (order(f.kind), f.kind, f.id))
 
     def _sort(self, survey: Survey, resource: Found, marks: Marks) -> None:
@@ -256,23 +364,6 @@ class AwsSweeper:
         when = self._deleted.get((resource.kind, resource.id))
         return rtype is not None and when is not None and time.monotonic() - when < rtype.settles
 
-    def _tagged(
-        self, marks: Marks, survey: Survey, thorough: bool
-    ) -> Iterator[tuple[str, str, dict[str, str]]]:
-        """(kind, id, tags) of the tagging API's hits that still exist. In a thorough
-        survey, only those of unknown types: the registered ones are listed by their own."""
-        try:
-            hits = list(self._tagging_api(marks))
-        except Exception as exc:  # the types only the tagging API finds stay unproven
-            survey.unlisted[TAGGING_KIND] = describe(exc)
-            return
-        for arn, tags in hits:
-            rtype, id = classify(arn)
-            if rtype is None:
-                yield unknown_kind(arn), arn, tags
-            elif rtype.tagging_api and not thorough and self.exists(rtype, id):
-                yield rtype.kind, id, tags
-
     def exists(self, rtype: AwsType, id: str) -> bool:
         """The service's own word on a tagging-API hit (ghosts are not). When it cannot be
         asked, the hit counts: its delete, or the report, will say more."""
@@ -281,7 +372,7 @@ class AwsSweeper:
         except Exception:
             return True
 
-    def _tagging_api(self, marks: Marks) -> Iterator[tuple[str, dict[str, str]]]:
+    def _tagging_api(self, marks: Marks) -> list[tuple[str, dict[str, str]]]:
         """Each page is one call, retried on its own: a throttle does not restart the list."""
         session: dict[str, Any] = {"Key": SESSION_TAG}
         filters = [session]
@@ -290,29 +381,22 @@ class AwsSweeper:
         elif marks.owner is not None:
             filters.append({"Key": OWNER_TAG, "Values": [marks.owner]})
         paginator = self.client(TAGGING).get_paginator("get_resources")
-        for page in paginator.paginate(TagFilters=filters):
-            for mapping in page["ResourceTagMappingList"]:
-                yield mapping["ResourceARN"], tag_dict(mapping.get("Tags", []))
+        return [
+            (mapping["ResourceARN"], tag_dict(mapping.get("Tags", [])))
+            for page in paginator.paginate(TagFilters=filters)
+            for mapping in page["ResourceTagMappingList"]
+        ]
 
-    def _listing(
-        self, rtype: AwsType, marks: Marks, survey: Survey
-    ) -> list[tuple[str, dict[str, str]]]:
-        """(id, tags) of one type's selected resources, by its own listing; [] and an
-        `unlisted` entry when that fails."""
-        try:
-            return list(rtype.list_marked(self.client(rtype.service), marks))
-        except Exception as exc:
-            survey.unlisted[rtype.kind] = describe(exc)
-            return []
-
-    def _unmarked(self, rtype: AwsType, cutoff: datetime) -> Iterator[Found]:
+    def _unmarked(self, rtype: AwsType, cutoff: datetime) -> list[Found]:
         service = self.client(rtype.service)
+        found = []
         for item in rtype.list_all(service):
             if item.created is None or item.created < cutoff or item.inside:
                 continue  # no creation time: cannot tell; inside something: judged with it
             tags = rtype.tags_of(service, item)
             if tags is not None and SESSION_TAG not in tags:
-                yield Found(kind=rtype.kind, id=item.id, reason="unmarked")
+                found.append(Found(kind=rtype.kind, id=item.id, reason="unmarked"))
+        return found
 
 
 def describe(exc: BaseException) -> str:
