@@ -1,7 +1,8 @@
 """The reaper: tear down what was forgotten, and only what is provably ours.
 
 It finds (1) sessions past their expiry, whose provisioning crashed, or whose teardown is
-unfinished, and tears each down with the one teardown pipeline; (2) orphans: resources
+unfinished, and tears each down with the one teardown pipeline, several at once (each
+under its own lease, `SESSION_WORKERS` at a time: they are independent); (2) orphans: resources
 bearing this owner's marks whose session is unknown, over, or past its `expires-at` mark,
 and sweeps them. It carries on past a failure and reports them all.
 """
@@ -12,15 +13,21 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
-from labrun import lease
+from labrun import lanes, lease
 from labrun.errors import LabrunError, SessionBusy
 from labrun.home import owner as home_owner
 from labrun.meter import budget_reached
 from labrun.session import Session, parse_rfc3339, utcnow
 from labrun.store import SessionStore
-from labrun.sweep import Found, Marks, Sweeper, sweep
+from labrun.sweep import Found, Marks, Survey, Sweeper, sweep
+
+if TYPE_CHECKING:
+    from labrun.teardown import Receipt
+
+SESSION_WORKERS = 4  # teardowns at once: each is mostly Terraform processes and API waits
 
 
 @dataclass
@@ -79,29 +86,37 @@ def reap(
     from labrun import teardown
 
     report = ReapReport(dry_run=dry_run)
-    for session, reason in due_sessions(store, owner):
-        entry: dict[str, Any] = {"session": session.id, "lab": session.lab, "reason": reason}
-        report.sessions.append(entry)
-        if dry_run:
-            continue
-        try:
-            receipt = teardown.stop(store, session)
-        except SessionBusy:
-            entry["ok"] = None  # another labrun process (another reaper) is on it
-            entry["reason"] += "; busy: left to the process working on it"
-            continue
-        except LabrunError as exc:
-            entry["ok"] = False
-            report.failures.append(f"session {session.id}: {exc}")
-            continue
+    due = due_sessions(store, owner)
+    for session, reason in due:
+        report.sessions.append({"session": session.id, "lab": session.lab, "reason": reason})
+    if not dry_run:
+        jobs = [lanes.Job("sessions", partial(teardown.stop, store, s)) for s, _ in due]
+        outcomes = lanes.run(jobs, workers=SESSION_WORKERS, default_limit=SESSION_WORKERS)
+        for entry, outcome in zip(report.sessions, outcomes, strict=True):
+            _record_teardown(report, entry, outcome)
+    for sweeper, real in orphan_sweepers(report):
+        _reap_orphans(store, sweeper, owner, report, dry_run or (real and not confirm_real))
+    return report
+
+
+def _record_teardown(report: ReapReport, entry: dict[str, Any], outcome: object) -> None:
+    """Note one session's teardown (its receipt, or what it raised) in the report."""
+    session = entry["session"]
+    if isinstance(outcome, SessionBusy):
+        entry["ok"] = None  # another labrun process (another reaper) is on it
+        entry["reason"] += "; busy: left to the process working on it"
+    elif isinstance(outcome, LabrunError):
+        entry["ok"] = False
+        report.failures.append(f"session {session}: {outcome}")
+    elif isinstance(outcome, Exception):
+        raise outcome  # not a teardown's failure: a bug, reported as one
+    else:
+        receipt = cast("Receipt", outcome)
         entry["ok"] = receipt.ok
         entry["receipt"] = receipt.to_json()
         if not receipt.ok:
             problems = receipt.errors or [f"{len(receipt.remaining)} resources remain"]
-            report.failures.append(f"session {session.id}: {problems[0]}")
-    for sweeper, real in orphan_sweepers(report):
-        _reap_orphans(store, sweeper, owner, report, dry_run or (real and not confirm_real))
-    return report
+            report.failures.append(f"session {session}: {problems[0]}")
 
 
 def orphan_sweepers(report: ReapReport) -> list[tuple[Sweeper, bool]]:
@@ -154,7 +169,8 @@ def _reap_orphans(
             )
         if dry_run:
             continue
-        result = sweep(sweeper, Marks(session=session_id, owner=owner or item_owner))
+        marks = Marks(session=session_id, owner=owner or item_owner)
+        result = sweep(sweeper, marks, first=Survey(found=items))  # listed already: not again
         for resource, error in result.failed:
             report.failures.append(f"{resource.kind} {resource.id}: {error}")
         if result.remaining and not result.failed:

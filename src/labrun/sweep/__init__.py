@@ -175,19 +175,24 @@ def found_or_raise(survey: Survey) -> list[Found]:
     return survey.found
 
 
-def sweep(sweeper: Sweeper, marks: Marks, max_passes: int = 5) -> SweepResult:
+def sweep(
+    sweeper: Sweeper, marks: Marks, max_passes: int = 5, first: Survey | None = None
+) -> SweepResult:
     """Delete everything `sweeper` finds for `marks`, listing again after each pass.
 
     A pass deletes level by level (dependents first), each level's deletes concurrently
     (see `Slot`); what fails in one pass (a security group still in use by an instance
     being terminated) is retried in the next. Once the quick listing finds nothing, a
     thorough one must agree (what the AWS tagging API does not show yet is found there,
-    and deleted too). That final listing is
-    the proof: `remaining` must be empty and `failed` too.
+    and deleted too); after a pass where every delete succeeded, the thorough listing comes
+    at once (it sees all the quick one would). That final listing is the proof: `remaining`
+    must be empty and `failed` too.
+
+    `first`: a survey of `marks` the caller already made (the reaper's), for the first pass.
     """
     result = SweepResult()
     errors: dict[tuple[str, str], str] = {}
-    survey = sweeper.survey(marks)
+    survey = first or sweeper.survey(marks)
     for attempt in range(max_passes):
         if not survey.found and not survey.thorough:
             survey = sweeper.survey(marks, thorough=True)
@@ -200,7 +205,7 @@ def sweep(sweeper: Sweeper, marks: Marks, max_passes: int = 5) -> SweepResult:
             outcomes = delete_level(sweeper, level)
             for resource, error in zip(level, outcomes, strict=True):
                 _note(resource, error, result, errors)
-        survey = sweeper.survey(marks)
+        survey = sweeper.survey(marks, thorough=not errors)
     final = survey if survey.thorough else sweeper.survey(marks, thorough=True)
     result.remaining = [*final.found, *final.foreign]
     left = {(r.kind, r.id) for r in result.remaining}
