@@ -282,10 +282,25 @@ def test_class_report_keeps_each_learners_latest_session_and_flags_what_was_left
     finally:
         sys.path.remove(str(BENCHMARKS))
     make_class(tmp_path / "class", 50)
+    odd = tmp_path / "class" / "odd" / "grading-demo"
+    malformed = {
+        "ids": {"tasks": [{"id": 1, "status": "pass"}]},
+        "receipt": {"tasks": [], "teardown": {"ok": False, "remaining": 5}},
+        "owner": {"tasks": [], "owner": ["not", "a", "name"]},
+    }
+    for name, fields in malformed.items():
+        (odd / name).mkdir(parents=True)
+        doc = {"session": name, "lab": "grading-demo", "score": 0, "total": 1, **fields}
+        (odd / name / "report.json").write_text(json.dumps(doc))
     data = labrun_json("class", "report", str(tmp_path / "class"), "--out",
                        str(tmp_path / "c.html"))  # fmt: skip
     assert data["counts"]["reports"] == 50 and data["counts"]["learners"] == 10
-    assert data["counts"]["skipped"] == 3  # README.txt, notes.json, a corrupt report.json
+    # README.txt, notes.json, a corrupt report.json, and the three malformed ones
+    reasons = {s["file"]: s["reason"] for s in data["skipped"]}
+    assert len(reasons) == 6
+    assert reasons["odd/grading-demo/ids/report.json"].endswith("a task without 'id' and 'status'")
+    assert reasons["odd/grading-demo/receipt/report.json"].endswith("a malformed 'teardown'")
+    assert reasons["odd/grading-demo/owner/report.json"].endswith("not a string")
     assert len(data["results"]) == 50  # 10 learners x 5 labs, one session each
     flagged = [t for t in data["teardowns"] if t["flagged"]]
     assert data["teardowns"][: len(flagged)] == flagged  # flagged first

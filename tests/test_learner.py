@@ -187,6 +187,25 @@ def test_terraform_takes_labrun_tags_as_a_map_variable_or_through_jsondecode(
     assert labrun_json("stop")["ok"]
 
 
+def test_labrun_terraform_gives_a_module_the_tags_and_the_outputs(tmp_path: Path) -> None:
+    """The README's Terraform example through `labrun terraform`: no export needed."""
+    session = start()["session"]
+    (tmp_path / "main.tf").write_text(
+        'variable "labrun_tags" {\n  type    = map(string)\n  default = {}\n}\n'
+        'resource "terraform_data" "seen" {\n'
+        '  provisioner "local-exec" { command = "printf %s \\"$LAB_MARKER_FILE\\" > seen.txt" }\n'
+        "}\n"
+        'output "tags" { value = var.labrun_tags }\n'
+    )
+    for args in (["init"], ["apply", "-auto-approve"]):
+        ran = labrun("terraform", *args, cwd=tmp_path)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    outputs = json.loads(labrun("terraform", "output", "-json", cwd=tmp_path).stdout)
+    assert outputs["tags"]["value"] == SessionStore.open().get(session).tags()
+    assert (tmp_path / "seen.txt").read_text() == f"marker-{session}.txt"
+    assert labrun_json("stop")["ok"]
+
+
 def test_instructions_print_the_readme_plain_or_page_it_on_a_terminal(tmp_path: Path) -> None:
     session = start()["session"]
     piped = labrun("instructions")
@@ -227,7 +246,7 @@ def test_shell_runs_commands_from_a_pipe_in_the_workspace(tmp_path: Path) -> Non
     one_line_error(labrun("shell", session["session"]), "only an active one has a shell")
 
 
-@pytest.mark.parametrize("program", ["/bin/bash", "/bin/sh"])
+@pytest.mark.parametrize("program", ["/bin/bash", "/bin/sh", "/usr/bin/zsh", "/usr/bin/fish"])
 def test_shell_shows_a_prompt_marker_survives_ctrl_c_and_exit_returns(
     tmp_path: Path, program: str
 ) -> None:
@@ -237,6 +256,7 @@ def test_shell_shows_a_prompt_marker_survives_ctrl_c_and_exit_returns(
     env = {**os.environ, "SHELL": program, "HOME": str(tmp_path), "TERM": "dumb", "PS1": "$ "}
     argv = [sys.executable, "-m", "labrun", "shell"]
     with Terminal(argv, env, tmp_path) as terminal:
+        terminal.expect(f"a shell in session {session}'s workspace; `exit` comes back")
         terminal.expect(f"(labrun {session}) ")
         # A Ctrl-C meant for the shell's command reaches labrun too: it must keep waiting.
         os.kill(terminal.pid, signal.SIGINT)
@@ -325,6 +345,7 @@ def test_local_costs_are_labelled_as_what_aws_would_charge() -> None:
     assert Meter(0.0, None, local=True).rate_text() == "$0 here (and $0 on AWS)"
     assert Meter(0.5, 1.0, hours=1, local=True).to_json()["cost_here_usd"] == 0.0
     assert Meter(0.5, 1.0, hours=1).to_json()["cost_here_usd"] == 0.5
+    assert Meter(0.0, 0.0, hours=1, local=True).text() == "$0 here"  # a free lab: no AWS figures
     planned = labrun("plan", "learner-demo", *LABS, env=WIDE)
     assert planned.returncode == 0, planned.stderr
     assert "Estimated cost on AWS" in planned.stdout

@@ -216,6 +216,28 @@ def test_iam_refuses_with_delete_conflict_until_detached(strict_aws: StrictAws) 
     iam.delete_instance_profile(InstanceProfileName="ip")
 
 
+def test_service_specific_credentials_are_emulated_and_block_delete_user(
+    strict_aws: StrictAws,
+) -> None:
+    iam = strict_aws.client("iam")
+    iam.create_user(UserName="dev")
+    created = iam.create_service_specific_credential(
+        UserName="dev", ServiceName="codecommit.amazonaws.com"
+    )["ServiceSpecificCredential"]
+    listed = iam.list_service_specific_credentials(UserName="dev")["ServiceSpecificCredentials"]
+    assert [c["ServiceSpecificCredentialId"] for c in listed] == [
+        created["ServiceSpecificCredentialId"]
+    ]
+    with pytest.raises(ClientError) as conflict:
+        iam.delete_user(UserName="dev")
+    assert code(conflict) == "DeleteConflict"
+    iam.delete_service_specific_credential(
+        UserName="dev", ServiceSpecificCredentialId=created["ServiceSpecificCredentialId"]
+    )
+    iam.delete_user(UserName="dev")
+    assert strict_aws.answers("iam:DeleteUser") == ["DeleteConflict", "moto"]
+
+
 def test_dependencies_can_be_lenient_like_moto(strict_aws: StrictAws) -> None:
     strict_aws.dependencies(False)
     ec2 = strict_aws.client("ec2")

@@ -385,3 +385,19 @@ def test_label_filters() -> None:
 )
 def test_parse_docker_time(value: str | int, expected: datetime) -> None:
     assert parse_docker_time(value) == expected
+
+
+def test_an_engine_that_does_not_answer_is_a_failure_per_kind_not_a_crash() -> None:
+    import docker
+
+    # A real client, pointed at a port nothing listens on (the version given: no probe).
+    gone = docker.DockerClient(base_url="tcp://127.0.0.1:9", version="1.41", timeout=2)
+    sweeper = DockerSweeper(gone)
+
+    result = sweep(sweeper, Marks(session="s1", owner="o1"))
+
+    assert (result.removed, result.remaining) == ([], [])
+    assert {resource.kind for resource, _ in result.failed} == {CONTAINER, NETWORK, VOLUME, IMAGE}
+    assert all("ConnectionError" in error for _, error in result.failed)
+    with pytest.raises(LabrunError, match="listing failed"):
+        sweeper.find(Marks(session="s1", owner="o1"))

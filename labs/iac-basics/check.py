@@ -32,7 +32,7 @@ BUCKET, QUEUE = "aws_s3_bucket", "aws_sqs_queue"
 KINDS = {BUCKET: "bucket", QUEUE: "queue"}
 LAB_FILES = {"provider.tf"}  # written by the lab, not the learner's
 _COMMENTS = re.compile(r"/\*.*?\*/|(?:#|//)[^\n]*", re.DOTALL)
-INIT_APPLY = "In the workspace: `terraform init`, then `terraform apply`."
+INIT_APPLY = "In the workspace: `labrun terraform init`, then `labrun terraform apply`."
 
 
 # --- names, files and state -----------------------------------------------------------------
@@ -123,7 +123,7 @@ def _nothing_applied(workspace: Path, current: dict | None) -> tuple[str, str]:
         return f"there is no {STATE} in your workspace yet: nothing was applied", INIT_APPLY
     return (
         f"{STATE} records no bucket and no queue, and no earlier state of it did",
-        "Apply your configuration (`terraform apply`), check, then destroy it.",
+        "Apply your configuration (`labrun terraform apply`), check, then destroy it.",
     )
 
 
@@ -246,15 +246,15 @@ def apply(ctx):
             suffix = wanted[resource_type].removeprefix(wanted["prefix"])
             hint = hint or (
                 f'Name the {kind} "${{var.{VARIABLE}}}{suffix}", with {VARIABLE} = '
-                f'"{wanted["prefix"]}" in terraform.tfvars, then `terraform apply`.'
+                f'"{wanted["prefix"]}" in terraform.tfvars, then `labrun terraform apply`.'
             )
         elif applied.live and not exists(ctx, resource_type, wanted[resource_type]):
             problems.append(
                 f"your state records the {kind} {wanted[resource_type]}, but the cloud has no "
                 "such thing (deleted outside Terraform?)"
             )
-            hint = (
-                hint or "`terraform apply` creates it again (it compares the state with the cloud)."
+            hint = hint or (
+                "`labrun terraform apply` creates it again (it compares the state with the cloud)."
             )
     if problems:
         raise CheckFailed("; ".join(problems), hint=hint, score=(2 - len(problems)) / 2)
@@ -285,13 +285,15 @@ def tags(ctx):
         if missing:
             shown = ", ".join(f"{k} = {v!r}" for k, v in missing.items())
             problems.append(f"the {kind} {name} lacks {shown}")
-            hints.append(f"Add `tags = {TAGS_HCL}` to both resources, then `terraform apply`.")
+            hints.append(
+                f"Add `tags = {TAGS_HCL}` to both resources, then `labrun terraform apply`."
+            )
         elif found.get("labrun:session") != ctx.session:
             problems.append(f"the {kind} {name} lacks labrun's tags (labrun:session)")
             hints.append(
                 "Keep provider.tf as the lab wrote it: its default_tags mark your resources "
                 "so that `labrun stop` can clean up. Restore it (`labrun stop`, `labrun "
-                "start` writes a new one), then `terraform apply`."
+                "start` writes a new one), then `labrun terraform apply`."
             )
     if problems:
         raise CheckFailed("; ".join(problems), hint=hints[0], score=(2 - len(problems)) / 2)
@@ -315,14 +317,14 @@ def destroy(ctx):
         raise CheckFailed(
             f"still applied: your state records the {' and the '.join(recorded)}",
             hint="When you are done (after `labrun check` shows the other tasks passed), "
-            "run `terraform destroy`.",
+            "run `labrun terraform destroy`.",
         )
     left = [f"{KINDS[t]} {wanted[t]}" for t in KINDS if exists(ctx, t, wanted[t])]
     if left:
         raise CheckFailed(
             f"Terraform no longer tracks the {' and the '.join(left)}, but they still exist in "
             "the cloud (was terraform.tfstate deleted, or `terraform state rm` run?)",
-            hint="Put them back under Terraform and destroy them: `terraform import "
+            hint="Put them back under Terraform and destroy them: `labrun terraform import "
             f"aws_s3_bucket.models {wanted[BUCKET]}` (and the queue by its URL), then "
-            "`terraform destroy`. Or delete them with the AWS CLI.",
+            "`labrun terraform destroy`. Or delete them with the AWS CLI.",
         )

@@ -111,8 +111,18 @@ def _shape_problem(doc: Any) -> str:
     if not isinstance(doc.get("score"), int | float):
         return "no 'score'"
     for task in doc["tasks"]:
-        if not isinstance(task, dict) or not {"id", "status"} <= set(task):
+        if not isinstance(task, dict) or not all(
+            isinstance(task.get(k), str) for k in ("id", "status")
+        ):
             return "a task without 'id' and 'status'"
+    if not isinstance(doc.get("owner", ""), str):
+        return "an 'owner' that is not a string"
+    teardown = doc.get("teardown")
+    if teardown is not None and not (
+        isinstance(teardown, dict)
+        and all(isinstance(teardown.get(k, []), list) for k in ("remaining", "errors"))
+    ):
+        return "a malformed 'teardown'"
     return ""
 
 

@@ -19,11 +19,12 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().lower().replace(" ", "")
     if compact.isdigit() and int(compact) > 0:
         raise ValueError(f"{text!r} has no unit: write {int(compact)}m for minutes ({EXAMPLES})")
-    if compact.isdigit() or (compact and not _PART.sub("", compact) and _seconds(compact) == 0):
-        raise ValueError(f"{text!r} is zero: a duration must be longer than zero ({EXAMPLES})")
-    if not compact or _PART.sub("", compact):
+    if not compact.isdigit() and (not compact or _PART.sub("", compact)):
         raise ValueError(f"{text!r} is not a duration ({EXAMPLES})")
-    return timedelta(seconds=_seconds(compact))
+    seconds = 0 if compact.isdigit() else _seconds(compact)
+    if seconds == 0:
+        raise ValueError(f"{text!r} is zero: a duration must be longer than zero ({EXAMPLES})")
+    return timedelta(seconds=seconds)
 
 
 def _seconds(compact: str) -> int:

@@ -55,7 +55,7 @@ class Meter:
     def text(self) -> str:
         """Accrued of budget: "$0.12 of $1.00", "$0.00 (no budget)", "-" if never priced;
         on the local target "$0 here (AWS: $0.12 of $1.00)"."""
-        if self.accrued_usd is None:
+        if self.accrued_usd is None or (self.local and not self.hourly_usd):
             return "$0 here" if self.local else "-"
         budget = "(no budget)" if self.budget_usd is None else f"of {usd(self.budget_usd)}"
         figures = f"{usd(self.accrued_usd)} {budget}"

@@ -16,7 +16,7 @@ from labrun.store import SessionStore
 HOW_TO_NAME = "name one, set LABRUN_SESSION, or run the command in a session's workspace"
 
 
-def resolve(store: SessionStore, session_id: str | None, cwd: Path | None = None) -> Session:
+def resolve(store: SessionStore, session_id: str | None) -> Session:
     """The session a command is about (see the module's docstring), else a clear error."""
     if session_id:
         return store.get(session_id)
@@ -24,7 +24,7 @@ def resolve(store: SessionStore, session_id: str | None, cwd: Path | None = None
     if from_env:
         return _from_env(store, from_env)
     sessions = store.sessions()
-    here = in_workdir(sessions, cwd or Path.cwd())
+    here = in_workdir(sessions, Path.cwd())
     if here is not None:
         return here
     live = [s for s in sessions if s.is_live]

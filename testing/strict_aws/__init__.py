@@ -41,7 +41,8 @@ GetResources that shows it.
 
 The package: this module (the proxy, its rules, the tagging API's lag), `wire` (reading
 calls, writing answers in each AWS protocol), `dependencies` (DependencyViolation and
-DeleteConflict), `slow` (slow deletes).
+DeleteConflict), `slow` (slow deletes), `missing` (APIs moto lacks: IAM service-specific
+credentials).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from testing.strict_aws.dependencies import refusal
+from testing.strict_aws.missing import Missing
 from testing.strict_aws.slow import SLOW_DELETES, STATE_REWRITES
 from testing.strict_aws.wire import (
     CREDENTIALS,
@@ -126,6 +128,7 @@ class StrictAws:
         self._slow: dict[str, float] = {}  # action -> seconds
         self._pending: dict[str, float] = {}  # resource id -> when it is really deleted
         self._timers: list[threading.Timer] = []
+        self._missing = Missing()  # APIs moto does not implement
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -269,6 +272,10 @@ class StrictAws:
                 raise
             self._log(request, answer.headers.get("x-strict-aws", rule.name))  # the error code
             return answer
+        emulated = self._missing.answer(self, request)
+        if emulated is not None:
+            self._log(request, emulated.headers["x-strict-aws"])  # "emulated", or the error
+            return emulated
         if self._dependencies:
             refused = refusal(self, request)
             if refused is not None:

@@ -166,7 +166,11 @@ def test_versioning_forgotten(played: Played, monkeypatch: pytest.MonkeyPatch) -
     report = played.check()
     assert statuses(report) == {**dict.fromkeys(TASKS, "pass"), "versioning": "fail"}
     versioning = by_id(report)["versioning"]
-    assert "not turned on" in versioning.message and "put_bucket_versioning" in versioning.hint
+    assert "not turned on" in versioning.message
+    # The first hint is a nudge; `labrun hint versioning` reveals the call.
+    assert "a setting of the whole bucket" in versioning.hint and versioning.more_hints == 1
+    revealed = json.loads(played.labrun("hint", "versioning", "--json").stdout)
+    assert "put_bucket_versioning" in revealed["hints"][-1] and revealed["more"] == 0
 
 
 def test_reference_solution_scores_full(learner: Played) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import click
 
 from labrun.commands import json_option
-from labrun.output import console, print_json
+from labrun.output import console, err_console, print_json
 
 
 @click.group(name="class", short_help="For instructors: the class report from handed-in grades.")
@@ -47,7 +49,8 @@ def report(source: str, out_file: Path, as_json: bool) -> int:
     from labrun.classreport import class_report
     from labrun.pages.classroom import class_page
 
-    data = class_report(source)
+    with _reading(source):
+        data = class_report(source)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(class_page(data), encoding="utf-8")
     if as_json:
@@ -71,3 +74,10 @@ def report(source: str, out_file: Path, as_json: bool) -> int:
         out.print(f"{counts['skipped']} files skipped (listed on the page).", markup=False)
     out.print(f"Class report: {out_file}", markup=False, soft_wrap=True)
     return 0
+
+
+def _reading(source: str) -> AbstractContextManager[object]:
+    """A spinner on a terminal while the reports are read (S3 takes a few seconds)."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    return err_console().status(f"Reading the reports under {source}...")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from labrun.commands import session_argument
@@ -32,4 +35,11 @@ def shell(session: str | None) -> int:
     if chosen.status != "active":
         raise BadInput(f"session {chosen.id} is {chosen.status}: only an active one has a shell")
     env = environment.learner_env(chosen, session_manifest(chosen))
+    if sys.stdin.isatty():  # a person at the keyboard: say where they are and how back
+        inside = os.environ.get("LABRUN_SHELL")
+        nested = f" (inside the shell of session {inside})" if inside else ""
+        click.echo(
+            f"labrun: a shell in session {chosen.id}'s workspace{nested}; `exit` comes back",
+            err=True,
+        )
     return subshell.run(chosen.id, chosen.workspace, env)

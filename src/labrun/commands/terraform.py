@@ -40,6 +40,8 @@ def terraform(session_id: str | None, args: tuple[str, ...]) -> int:
       labrun terraform destroy -auto-approve
     Options after the Terraform command are Terraform's (`labrun terraform plan -help`).
     With LABRUN_PROVIDER_MIRROR set, `init` installs providers from that folder only.
+    Terraform sees what `labrun env` exports (LAB_<OUTPUT>, LABRUN_TAGS...), and a module
+    that declares `variable "labrun_tags"` gets the session's tags in it.
     The exit code is Terraform's.
     """
     from labrun import selection
@@ -79,8 +81,9 @@ def terraform_env(session: Session) -> dict[str, str]:
             f"session {session.id} is {session.status}: Terraform runs only in a live "
             "session's environment (start one with `labrun start LAB`)"
         )
-    endpoint = environment.cloud_endpoint_for(session_manifest(session), session)
-    env = {**os.environ, **environment.session_env(session, endpoint)}
+    env = {**os.environ, **environment.learner_env(session, session_manifest(session))}
+    # A module that declares variable "labrun_tags" gets the session's tags (others ignore it).
+    env.setdefault("TF_VAR_labrun_tags", env["LABRUN_TAGS"])
     env.setdefault("TF_PLUGIN_CACHE_DIR", str(plugin_cache_dir()))
     env.setdefault("CHECKPOINT_DISABLE", "1")
     config = env.get("TF_CLI_CONFIG_FILE") or str(Path.home() / ".terraformrc")

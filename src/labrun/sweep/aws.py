@@ -44,7 +44,18 @@ from typing import Any, TypeVar, cast
 
 from labrun import lanes
 from labrun.errors import LabrunError
-from labrun.sweep import FOREIGN, Found, Marks, Slot, Survey, found_or_raise
+from labrun.sweep import (
+    FOREIGN,
+    Found,
+    Marks,
+    Slot,
+    Survey,
+    aws_iam,
+    aws_kms,
+    aws_secrets,
+    aws_vpc,
+    found_or_raise,
+)
 from labrun.sweep.aws_types import (
     EXPIRES_TAG,
     HARD_EXPIRES_TAG,
@@ -61,6 +72,9 @@ from labrun.sweep.aws_types import (
 )
 
 T = TypeVar("T")
+Marked = tuple[str, dict[str, str]]  # (id, tags), as `list_marked` gives them
+# The registry's entries beyond aws_types: importing their modules registers them.
+MORE_TYPES = (aws_iam, aws_kms, aws_secrets, aws_vpc)
 
 # botocore's standard retry mode retries these (botocore/retries/standard.py), and so do we.
 THROTTLING = frozenset(
@@ -81,7 +95,7 @@ THROTTLING = frozenset(
         "EC2ThrottledException",
     }
 )
-TRANSIENT = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+TRANSIENT = frozenset({"RequestTimeout", "RequestTimeoutException"})
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 UNKNOWN_ORDER = 1000  # types labrun cannot delete: listed last
 TAGGING = "resourcegroupstaggingapi"
@@ -257,11 +271,20 @@ class AwsSweeper:
         listed = [rtype for rtype in REGISTRY.values() if thorough or not rtype.tagging_api]
         first = self._run(
             [lanes.Job[object](TAGGING, partial(self._tagging_api, marks))]
-            + [lanes.Job[object](rtype.service, partial(self._list_all, rtype)) for rtype in listed]
+            + [
+                lanes.Job[object](rtype.service, partial(self._list, rtype, marks))
+                for rtype in listed
+            ]
         )
         checks = self._hit_checks(first[0], survey, marks, thorough)
         for rtype, items in zip(listed, first[1:], strict=True):
-            checks += self._tag_reads(rtype, items, survey)
+            if isinstance(items, Exception):
+                survey.unlisted[rtype.kind] = describe(items)
+            elif own_listing(rtype):  # already (id, tags), selected by the type itself
+                for id, tags in cast(list[Marked], items):
+                    self._sort(survey, marked(rtype.kind, id, tags), marks)
+            else:
+                checks += self._tag_reads(rtype, cast(list[Listed], items))
         answers = self._run([check.job for check in checks])
         for check, answer in zip(checks, answers, strict=True):
             if isinstance(answer, Exception):  # a tag read failed: the type is unproven
@@ -286,7 +309,7 @@ class AwsSweeper:
             survey.unlisted[TAGGING_KIND] = describe(hits)
             return []
         checks = []
-        for arn, tags in cast(list[tuple[str, dict[str, str]]], hits):
+        for arn, tags in cast(list[Marked], hits):
             rtype, id = classify(arn)
             if rtype is None:
                 self._sort(survey, marked(unknown_kind(arn), arn, tags), marks)
@@ -295,21 +318,24 @@ class AwsSweeper:
                 checks.append(Check(marked(rtype.kind, id, tags), job))
         return checks
 
-    def _tag_reads(self, rtype: AwsType, items: object, survey: Survey) -> list[Check]:
-        """The tag reads one type's listing needs (none where the listing has the tags)."""
-        if isinstance(items, Exception):
-            survey.unlisted[rtype.kind] = describe(items)
-            return []
+    def _tag_reads(self, rtype: AwsType, items: list[Listed]) -> list[Check]:
+        """The tag reads one type's listing needs, one job each."""
         return [
             Check(Found(kind=rtype.kind, id=item.id), lanes.Job[object](rtype.service,
                   partial(self._tags, rtype, item)))
-            for item in cast(list[Listed], items)
+            for item in items
         ]  # fmt: skip
 
     def _run(self, jobs: list[lanes.Job[T]]) -> list[T | Exception]:
         return lanes.run(jobs, self.limits, self.workers)
 
-    def _list_all(self, rtype: AwsType) -> list[Listed]:
+    def _list(
+        self, rtype: AwsType, marks: Marks
+    ) -> list[Listed] | list[tuple[str, dict[str, str]]]:
+        """A type's listing: its items, whose tags are read next (concurrently), or, for
+        a type with its own `list_marked`, what that selects, with the tags."""
+        if own_listing(rtype):
+            return list(rtype.list_marked(self.client(rtype.service), marks))
         return list(rtype.list_all(self.client(rtype.service)))
 
     def _tags(self, rtype: AwsType, item: Listed) -> dict[str, str] | None:
@@ -422,6 +448,11 @@ def unknown_kind(arn: str) -> str:
     if not re.search("[/:]", resource):
         return f"aws:{service}"
     return f"aws:{service}:{re.split('[/:]', resource, maxsplit=1)[0]}"
+
+
+def own_listing(rtype: AwsType) -> bool:
+    """Whether the type selects its marked resources itself (it overrides `list_marked`)."""
+    return type(rtype).list_marked is not AwsType.list_marked
 
 
 def order(kind: str) -> int:

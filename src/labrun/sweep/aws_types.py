@@ -38,13 +38,14 @@ Real AWS is not moto. Two more things a type says about itself:
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
+from labrun.errors import LabrunError
 from labrun.sweep import OURS, Marks
+from labrun.sweep.aws_wait import wait_until_gone
 
 SESSION_TAG = "labrun:session"
 OWNER_TAG = "labrun:owner"
@@ -71,6 +72,13 @@ NOT_FOUND = frozenset(
         "InvalidInternetGatewayID.NotFound",
         "InvalidVpcID.NotFound",
         "Gateway.NotAttached",
+        "InvalidRouteTableID.NotFound",
+        "InvalidNetworkAclID.NotFound",
+        "InvalidNetworkInterfaceID.NotFound",
+        "InvalidAttachmentID.NotFound",
+        "InvalidVpcEndpointId.NotFound",
+        "InvalidGatewayID.NotFound",  # an egress-only internet gateway
+        "NotFoundException",  # KMS
         "NotFound",  # S3 HeadBucket
         "404",
     }
@@ -128,12 +136,8 @@ class AwsType:
         """The item's tags; None when it went away since the listing."""
         if item.tags is not None:
             return item.tags
-        try:
-            return self.tags(client, item)
-        except Exception as exc:
-            if error_code(exc) in NOT_FOUND:
-                return None
-            raise
+        tags: dict[str, str] | None = described(self.tags, client=client, item=item)
+        return tags
 
 
 REGISTRY: dict[str, AwsType] = {}
@@ -236,13 +240,15 @@ LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 
 
 def wait_for_shutdowns(ec2: Client, filters: list[dict[str, Any]]) -> None:
-    """Wait until the instances matching `filters` that are shutting down are terminated."""
+    """Wait (bounded) until the instances matching `filters` that are shutting down are
+    terminated."""
     state = {"Name": "instance-state-name", "Values": ["shutting-down"]}
-    reservations = pages(ec2, "describe_instances", "Reservations", Filters=[*filters, state])
-    ids = [i["InstanceId"] for r in reservations for i in r["Instances"]]
-    if ids:
-        waiter = ec2.get_waiter("instance_terminated")
-        waiter.wait(InstanceIds=ids, WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+
+    def shutting_down() -> list[str]:
+        reservations = pages(ec2, "describe_instances", "Reservations", Filters=[*filters, state])
+        return [i["InstanceId"] for r in reservations for i in r["Instances"]]
+
+    wait_until_gone("instances to terminate", shutting_down)
 
 
 @resource("aws:ec2:instance")
@@ -266,7 +272,15 @@ class Instance(AwsType):
         return any(state in LIVE_INSTANCE_STATES for state in states)
 
     def delete(self, client: Client, id: str) -> None:
-        client.terminate_instances(InstanceIds=[id])
+        try:
+            client.terminate_instances(InstanceIds=[id])
+        except Exception as exc:
+            if error_code(exc) != "OperationNotPermitted":
+                raise
+            # Termination protection (disableApiTermination) on a session-marked instance:
+            # the mark proves it is the session's, so the protection goes first.
+            client.modify_instance_attribute(InstanceId=id, DisableApiTermination={"Value": False})
+            client.terminate_instances(InstanceIds=[id])
 
 
 @resource("aws:ec2:elastic-ip")
@@ -283,6 +297,10 @@ class ElasticIp(AwsType):
                 yield Listed(address["AllocationId"], None, tags)
 
     def delete(self, client: Client, id: str) -> None:
+        # A NAT gateway holds its address until it is deleted, a minute after being asked.
+        wait_until_gone(
+            f"the NAT gateways holding {id} to be deleted", lambda: nat_holders(client, id)
+        )
         for address in client.describe_addresses(AllocationIds=[id])["Addresses"]:
             if address.get("AssociationId"):
                 gone_ok(client.disassociate_address, AssociationId=address["AssociationId"])
@@ -369,6 +387,11 @@ class SecurityGroup(AwsType):
 
     def delete(self, client: Client, id: str) -> None:
         wait_for_shutdowns(client, [{"Name": "instance.group-id", "Values": [id]}])
+        revoke_references(client, id)
+        wait_until_gone(
+            f"AWS to release the network interfaces using {id}",
+            lambda: interfaces_aws_releases(client, "group-id", id),
+        )
         client.delete_security_group(GroupId=id)
 
     def exists(self, client: Client, id: str) -> bool:
@@ -376,9 +399,92 @@ class SecurityGroup(AwsType):
         return bool(answer and answer["SecurityGroups"])
 
 
+class ForeignReference(LabrunError):
+    """A group labrun may delete is named by the rules of a group it may not edit."""
+
+
+def revoke_references(ec2: Client, id: str) -> None:
+    """Revoke the rules (ingress and egress) that name group `id` in the groups of its own
+    session, so that groups naming each other can go. Any other group is never edited: it
+    makes the delete fail, with its name."""
+    group = ec2.describe_security_groups(GroupIds=[id])["SecurityGroups"][0]
+    tags = tag_dict(group.get("Tags", []))
+    foreign = []
+    for other in referencing_groups(ec2, id):
+        if other["GroupId"] == id:
+            continue  # a group naming itself does not keep itself alive
+        if not same_session(tag_dict(other.get("Tags", [])), tags):
+            foreign.append(other["GroupId"])
+            continue
+        rules = pages(
+            ec2, "describe_security_group_rules", "SecurityGroupRules",
+            Filters=[{"Name": "group-id", "Values": [other["GroupId"]]}],
+        )  # fmt: skip
+        naming = [r for r in rules if r.get("ReferencedGroupInfo", {}).get("GroupId") == id]
+        for egress, revoke in ((False, ec2.revoke_security_group_ingress),
+                               (True, ec2.revoke_security_group_egress)):  # fmt: skip
+            ids = [r["SecurityGroupRuleId"] for r in naming if r["IsEgress"] is egress]
+            if ids:
+                gone_ok(revoke, GroupId=other["GroupId"], SecurityGroupRuleIds=ids)
+    if foreign:
+        raise ForeignReference(
+            f"{id} is named by the rules of {', '.join(sorted(foreign))}, which labrun "
+            "does not edit (not this session's): remove those rules, then stop again"
+        )
+
+
+def referencing_groups(ec2: Client, id: str) -> list[dict[str, Any]]:
+    """Group id -> group, for the groups whose ingress or egress rules name group `id`."""
+    found = {}
+    for name in ("ip-permission.group-id", "egress.ip-permission.group-id"):
+        filters = [{"Name": name, "Values": [id]}]
+        for group in pages(ec2, "describe_security_groups", "SecurityGroups", Filters=filters):
+            found[group["GroupId"]] = group
+    return list(found.values())
+
+
+def same_session(tags: dict[str, str], of: dict[str, str]) -> bool:
+    """`tags` mark the session `of` marks, with no other owner's mark (the marks rule)."""
+    owner = tags.get(OWNER_TAG)
+    return tags.get(SESSION_TAG) == of.get(SESSION_TAG) and owner in (None, of.get(OWNER_TAG))
+
+
+def interfaces_aws_releases(ec2: Client, name: str, value: str) -> list[str]:
+    """The network interfaces that AWS made (for a Lambda function, a NAT gateway, a VPC
+    endpoint) and releases itself, still using what the filter `name`=`value` names."""
+    filters = [{"Name": name, "Values": [value]}]
+    interfaces = pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=filters)
+    return [i["NetworkInterfaceId"] for i in interfaces if released_by_aws(i)]
+
+
+def released_by_aws(interface: dict[str, Any]) -> bool:
+    # Lambda's are also told by their description: the way Terraform's AWS provider does.
+    return (
+        bool(interface.get("RequesterManaged"))
+        or interface.get("InterfaceType") in ("lambda", "nat_gateway", "vpc_endpoint")
+        or str(interface.get("Description", "")).startswith("AWS Lambda VPC ENI")
+    )
+
+
+def nat_gateways(ec2: Client, *filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """The NAT gateways matching `filters` still being created, in use or being deleted:
+    until deleted, they hold their elastic IP and their subnet."""
+    live = {"Name": "state", "Values": ["pending", "available", "deleting"]}
+    return list(pages(ec2, "describe_nat_gateways", "NatGateways", Filter=[*filters, live]))
+
+
+def nat_holders(ec2: Client, allocation: str) -> list[str]:
+    """The NAT gateways not yet deleted that hold the elastic IP `allocation`."""
+    return [
+        gateway["NatGatewayId"]
+        for gateway in nat_gateways(ec2)
+        if any(a.get("AllocationId") == allocation for a in gateway.get("NatGatewayAddresses", []))
+    ]
+
+
 # The network a lab builds: NAT gateways first (they hold elastic IPs and subnets, and are
-# the costly part), then internet gateways and subnets, then their VPC. Default VPCs carry
-# no labrun mark, so they are never candidates.
+# the costly part), then internet gateways and subnets, then their VPC (aws_vpc has the rest
+# of its parts). Nothing of a default VPC is a candidate, even marked.
 
 
 @resource("aws:ec2:natgateway")
@@ -395,13 +501,9 @@ class NatGateway(AwsType):
             yield Listed(gateway["NatGatewayId"], moment(gateway.get("CreateTime")), tags)
 
     def delete(self, client: Client, id: str) -> None:
+        # `deleting` counts as gone (AWS bills it no more). What it holds waits for it:
+        # its elastic IP (ElasticIp.delete) and its subnet (Subnet.delete).
         client.delete_nat_gateway(NatGatewayId=id)
-        # Its elastic IP and subnet are released only once it is gone: wait (bounded).
-        for _ in range(60):
-            gateways = client.describe_nat_gateways(NatGatewayIds=[id])["NatGateways"]
-            if all(g.get("State") in ("deleted", None) for g in gateways):
-                return
-            time.sleep(5)
 
     def exists(self, client: Client, id: str) -> bool:
         answer = described(client.describe_nat_gateways, NatGatewayIds=[id])
@@ -417,8 +519,11 @@ class InternetGateway(AwsType):
     tagging_api = False
 
     def list_all(self, client: Client) -> Iterator[Listed]:
+        defaults = set(default_vpcs(client))
         for gateway in pages(client, "describe_internet_gateways", "InternetGateways"):
-            yield Listed(gateway["InternetGatewayId"], None, tag_dict(gateway.get("Tags", [])))
+            if not {a["VpcId"] for a in gateway.get("Attachments", [])} & defaults:
+                tags = tag_dict(gateway.get("Tags", []))
+                yield Listed(gateway["InternetGatewayId"], None, tags)
 
     def delete(self, client: Client, id: str) -> None:
         for gateway in client.describe_internet_gateways(InternetGatewayIds=[id])[
@@ -443,9 +548,16 @@ class Subnet(AwsType):
 
     def list_all(self, client: Client) -> Iterator[Listed]:
         for subnet in pages(client, "describe_subnets", "Subnets"):
-            yield Listed(subnet["SubnetId"], None, tag_dict(subnet.get("Tags", [])))
+            if not subnet.get("DefaultForAz"):  # a default VPC's
+                yield Listed(subnet["SubnetId"], None, tag_dict(subnet.get("Tags", [])))
 
     def delete(self, client: Client, id: str) -> None:
+        def blockers() -> list[str]:
+            nats = nat_gateways(client, {"Name": "subnet-id", "Values": [id]})
+            interfaces = interfaces_aws_releases(client, "subnet-id", id)
+            return [*(nat["NatGatewayId"] for nat in nats), *interfaces]
+
+        wait_until_gone(f"AWS to release the NAT gateways and network interfaces in {id}", blockers)
         client.delete_subnet(SubnetId=id)
 
     def exists(self, client: Client, id: str) -> bool:
@@ -471,6 +583,12 @@ class Vpc(AwsType):
     def exists(self, client: Client, id: str) -> bool:
         answer = described(client.describe_vpcs, VpcIds=[id])
         return bool(answer and answer["Vpcs"])
+
+
+def default_vpcs(ec2: Client) -> list[str]:
+    """The ids of the region's default VPCs: never touched, nor what AWS made in them."""
+    filters = [{"Name": "is-default", "Values": ["true"]}]
+    return [vpc["VpcId"] for vpc in pages(ec2, "describe_vpcs", "Vpcs", Filters=filters)]
 
 
 # Lambda functions go early: nothing depends on them, and they name an IAM role.
@@ -521,9 +639,14 @@ class Bucket(AwsType):
             raise
 
     def delete(self, client: Client, id: str) -> None:
-        """Every object version and delete marker, unfinished uploads, then the bucket."""
+        """Every object version and delete marker, unfinished uploads, then the bucket.
+
+        Object Lock: governance-mode retention is bypassed (the bucket carries the
+        session's mark); compliance-mode retention and legal holds cannot be, and the
+        delete fails saying until when."""
+        bypass = object_lock_enabled(client, id)
         for page in client.get_paginator("list_object_versions").paginate(Bucket=id):
-            delete_objects(client, id, object_versions(page))
+            delete_objects(client, id, object_versions(page), bypass)
         for upload in pages(client, "list_multipart_uploads", "Uploads", Bucket=id):
             gone_ok(
                 client.abort_multipart_upload,
@@ -537,6 +660,29 @@ class Bucket(AwsType):
         return described(client.head_bucket, Bucket=id) is not None
 
 
+def explain_lock(
+    s3: Client, bucket: str, objects: list[dict[str, str]], errors: list[dict[str, str]]
+) -> None:
+    """Raise ObjectLocked when the versions S3 refused to delete are locked for good."""
+    refused = {(e.get("Key"), e.get("VersionId")) for e in errors}
+    refused_keys = {key for key, _ in refused}
+    locks = []
+    for entry in objects:  # moto's errors leave the version out: match by key then
+        if (entry["Key"], entry["VersionId"]) in refused or entry["Key"] in refused_keys:
+            head = s3.head_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+            if head.get("ObjectLockLegalHoldStatus") == "ON":
+                locks.append(f"{entry['Key']} (legal hold)")
+            elif head.get("ObjectLockMode") == "COMPLIANCE":
+                until = moment(head.get("ObjectLockRetainUntilDate"))
+                locks.append(f"{entry['Key']} (compliance mode until {until:%Y-%m-%d %H:%M} UTC)")
+    if locks:
+        raise ObjectLocked(
+            f"bucket {bucket} keeps {len(locks)} locked object version(s) that nobody can "
+            f"delete before their date or the end of their legal hold: {', '.join(locks[:3])}"
+            + (" ..." if len(locks) > 3 else "")
+        )
+
+
 def object_versions(page: dict[str, Any]) -> list[dict[str, str]]:
     """The versions and delete markers of a `list_object_versions` page, as delete_objects
     takes them (an unversioned bucket's objects have the version "null")."""
@@ -544,12 +690,31 @@ def object_versions(page: dict[str, Any]) -> list[dict[str, str]]:
     return [{"Key": entry["Key"], "VersionId": entry["VersionId"]} for entry in entries]
 
 
-def delete_objects(s3: Client, bucket: str, objects: list[dict[str, str]]) -> None:
-    """Delete up to 1,000 objects (a listing page); raise the first error S3 reports."""
+def object_lock_enabled(s3: Client, bucket: str) -> bool:
+    try:
+        config = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except Exception as exc:
+        if error_code(exc) == "ObjectLockConfigurationNotFoundError":
+            return False
+        raise
+    return bool(config.get("ObjectLockEnabled") == "Enabled")
+
+
+class ObjectLocked(LabrunError):
+    """Objects under Object Lock compliance retention or a legal hold: nobody can delete
+    them before their date (compliance) or before the hold is lifted."""
+
+
+def delete_objects(s3: Client, bucket: str, objects: list[dict[str, str]], bypass: bool) -> None:
+    """Delete up to 1,000 objects (a listing page); raise the first error S3 reports.
+    `bypass`: bypass governance-mode retention (the bucket has Object Lock)."""
     if not objects:
         return
-    answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-    errors = answer.get("Errors", [])
+    delete = {"Objects": objects, "Quiet": True}
+    extra = {"BypassGovernanceRetention": True} if bypass else {}
+    errors = s3.delete_objects(Bucket=bucket, Delete=delete, **extra).get("Errors", [])
+    if bypass and errors:
+        explain_lock(s3, bucket, objects, errors)
     if errors:
         from botocore.exceptions import ClientError  # raised as a call's error: retried alike
 
@@ -570,13 +735,10 @@ class Queue(AwsType):
 
     def list_all(self, client: Client) -> Iterator[Listed]:
         for url in pages(client, "list_queues", "QueueUrls"):
-            try:
-                names = ["CreatedTimestamp"]
-                attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=names)
-            except Exception as exc:
-                if error_code(exc) in NOT_FOUND:
-                    continue  # deleted since the listing
-                raise
+            names = ["CreatedTimestamp"]
+            attributes = described(client.get_queue_attributes, QueueUrl=url, AttributeNames=names)
+            if attributes is None:
+                continue  # deleted since the listing
             created = moment(attributes["Attributes"].get("CreatedTimestamp"))
             yield Listed(url.rsplit("/", 1)[-1], created, ref=url)
 
@@ -671,9 +833,15 @@ USER_ATTACHMENTS: tuple[Attachment, ...] = (
     ("list_user_policies", "PolicyNames", "delete_user_policy", "PolicyName"),
     ("list_attached_user_policies", "AttachedPolicies", "detach_user_policy", "PolicyArn"),
     ("list_groups_for_user", "Groups", "remove_user_from_group", "GroupName"),
-    ("list_mfa_devices", "MFADevices", "deactivate_mfa_device", "SerialNumber"),
     ("list_ssh_public_keys", "SSHPublicKeys", "delete_ssh_public_key", "SSHPublicKeyId"),
     ("list_signing_certificates", "Certificates", "delete_signing_certificate", "CertificateId"),
+)
+# Listed only when DeleteUser refuses: the local cloud does not implement this API.
+SERVICE_CREDENTIALS: Attachment = (
+    "list_service_specific_credentials",
+    "ServiceSpecificCredentials",
+    "delete_service_specific_credential",
+    "ServiceSpecificCredentialId",
 )
 ROLE_ATTACHMENTS: tuple[Attachment, ...] = (
     ("list_role_policies", "PolicyNames", "delete_role_policy", "PolicyName"),
@@ -716,12 +884,31 @@ class User(AwsType):
         return tag_dict(pages(client, "list_user_tags", "Tags", UserName=item.id))
 
     def delete(self, client: Client, id: str) -> None:
+        if "PermissionsBoundary" in client.get_user(UserName=id)["User"]:
+            client.delete_user_permissions_boundary(UserName=id)
         undo_attachments(client, {"UserName": id}, USER_ATTACHMENTS)
+        remove_mfa_devices(client, id)
         gone_ok(client.delete_login_profile, UserName=id)
-        client.delete_user(UserName=id)
+        try:
+            client.delete_user(UserName=id)
+        except Exception as exc:
+            if error_code(exc) != "DeleteConflict":
+                raise
+            undo_attachments(client, {"UserName": id}, (SERVICE_CREDENTIALS,))
+            client.delete_user(UserName=id)
 
     def exists(self, client: Client, id: str) -> bool:
         return described(client.get_user, UserName=id) is not None
+
+
+def remove_mfa_devices(iam: Client, user: str) -> None:
+    """Deactivate the user's MFA devices; delete the virtual ones (a virtual device left
+    behind keeps its name taken, and is the session's: it was the session user's)."""
+    for device in list(pages(iam, "list_mfa_devices", "MFADevices", UserName=user)):
+        serial = device["SerialNumber"]
+        gone_ok(iam.deactivate_mfa_device, UserName=user, SerialNumber=serial)
+        if serial.startswith("arn:") and ":mfa/" in serial:  # hardware ones have plain serials
+            gone_ok(iam.delete_virtual_mfa_device, SerialNumber=serial)
 
 
 @resource("aws:iam:role")
@@ -740,11 +927,23 @@ class Role(AwsType):
         return tag_dict(pages(client, "list_role_tags", "Tags", RoleName=item.id))
 
     def delete(self, client: Client, id: str) -> None:
+        if "PermissionsBoundary" in client.get_role(RoleName=id)["Role"]:
+            client.delete_role_permissions_boundary(RoleName=id)
         undo_attachments(client, {"RoleName": id}, ROLE_ATTACHMENTS)
         client.delete_role(RoleName=id)
 
     def exists(self, client: Client, id: str) -> bool:
         return described(client.get_role, RoleName=id) is not None
+
+
+class BoundaryInUse(LabrunError):
+    """A session policy bounds the permissions of a user or role that is not the session's."""
+
+
+def policy_users(iam: Client, policy: str, usage: str) -> Iterator[dict[str, Any]]:
+    """The pages of list_entities_for_policy for one usage (permissions or boundary)."""
+    paginator = iam.get_paginator("list_entities_for_policy")
+    yield from paginator.paginate(PolicyArn=policy, PolicyUsageFilter=usage)
 
 
 @resource("aws:iam:policy")
@@ -765,10 +964,21 @@ class Policy(AwsType):
         return tag_dict(pages(client, "list_policy_tags", "Tags", PolicyArn=item.id))
 
     def delete(self, client: Client, id: str) -> None:
-        for page in client.get_paginator("list_entities_for_policy").paginate(PolicyArn=id):
+        for page in policy_users(client, id, "PermissionsPolicy"):
             for key, field, detach in POLICY_ENTITIES:
                 for entity in page.get(key, []):
                     gone_ok(getattr(client, detach), PolicyArn=id, **{field: entity[field]})
+        bounded = [
+            f"{field.removesuffix('Name').lower()} {entity[field]}"
+            for page in policy_users(client, id, "PermissionsBoundary")
+            for key, field, _ in POLICY_ENTITIES
+            for entity in page.get(key, [])
+        ]
+        if bounded:  # the session's own users and roles went before, with their boundary
+            raise BoundaryInUse(
+                f"{id} is the permissions boundary of {', '.join(bounded)}: labrun never "
+                "removes a boundary from what is not the session's (it would widen its rights)"
+            )
         for version in pages(client, "list_policy_versions", "Versions", PolicyArn=id):
             if not version["IsDefaultVersion"]:
                 gone_ok(client.delete_policy_version, PolicyArn=id, VersionId=version["VersionId"])

@@ -49,6 +49,8 @@ def reap(sweeper: AwsSweeper, owners: list[str], now: datetime | None = None) ->
     receipt: dict[str, Any] = {
         "started_at": _stamp(now), "owners": owners, "sessions": [], "kept": [], "errors": [],
     }  # fmt: skip
+    if not owners:
+        receipt["errors"].append("LABRUN_REAPER_OWNERS is empty: no owner to serve")
     for owner in owners:
         try:
             found = sweeper.find(Marks(session=None, owner=None if owner == "*" else owner))

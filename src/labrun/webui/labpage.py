@@ -10,9 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from labrun import grading, teardown, ttl
-from labrun.errors import BadInput
-from labrun.manifest import Manifest, Task
+from labrun import grading, hints, teardown, ttl
+from labrun.manifest import Task
 from labrun.meter import meter
 from labrun.session import Session, rfc3339, session_manifest, utcnow
 from labrun.store import SessionStore
@@ -39,20 +38,22 @@ def state(store: SessionStore, session_id: str) -> dict[str, Any]:
         "checked_at": last["at"] if last else None,
         "score": last["score"] if last else None,
         "total": manifest.total_points,
-        "tasks": [_task(store, session, manifest, t.id, results.get(t.id)) for t in manifest.tasks],
+        "tasks": [_task(store, session, t, results.get(t.id)) for t in manifest.tasks],
     }
 
 
 def _task(
-    store: SessionStore,
-    session: Session,
-    manifest: Manifest,
-    task_id: str,
-    result: dict[str, Any] | None,
+    store: SessionStore, session: Session, task: Task, result: dict[str, Any] | None
 ) -> dict[str, Any]:
-    task = _find_task(manifest, task_id)
+    """A task as the page shows it: its latest result and the hints revealed so far."""
     status = result["status"] if result else "unchecked"
-    levels = [result["hint"]] if result and result.get("hint") else []
+    shown = hints.revealed(store, session.id, task)
+    levels = list(shown.revealed)
+    # A check may give its own hint ("Add replicas, image."): shown before the lab's levels.
+    own = result.get("hint", "") if result else ""
+    if own and own not in levels:
+        levels.insert(0, own)
+    passed = status == "pass"
     return {
         "id": task.id,
         "title": task.title,
@@ -60,8 +61,8 @@ def _task(
         "status": status,
         "earned": result["earned"] if result else 0,
         "message": result.get("message", "") if result else "",
-        "hints": levels,
-        "more_hints": 0,
+        "hints": [] if passed else levels,
+        "more_hints": 0 if passed else shown.more,
     }
 
 
@@ -74,15 +75,8 @@ def check(store: SessionStore, session_id: str) -> dict[str, Any]:
 def reveal_hint(store: SessionStore, session_id: str, task_id: str) -> dict[str, Any]:
     """Reveal the next level of a task's hints (as `labrun hint TASK`); the new state."""
     session = store.get(session_id)
-    _find_task(session_manifest(session), task_id)
+    hints.reveal_next(store, session.id, hints.find_task(session_manifest(session), task_id))
     return state(store, session_id)
-
-
-def _find_task(manifest: Manifest, task_id: str) -> Task:
-    for task in manifest.tasks:
-        if task.id == task_id:
-            return task
-    raise BadInput(f"lab {manifest.id} has no task {task_id!r}")
 
 
 def extend(store: SessionStore, session_id: str, duration: str) -> dict[str, Any]:

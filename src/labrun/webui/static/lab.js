@@ -65,7 +65,8 @@
       item.append(text("div", `Hint ${index + 1}: ${hint}`, "hint"));
     });
     if (task.more_hints > 0 && !ended) {
-      const more = text("button", `Next hint (${task.more_hints} left)`, "link");
+      const label = task.hints.length ? "Next hint" : "Hint";
+      const more = text("button", `${label} (${task.more_hints} left)`, "link");
       more.type = "button";
       more.className = "next-hint";
       more.addEventListener("click", () => act(() => api(`/api/hint/${encodeURIComponent(task.id)}`, "POST")));
