@@ -147,3 +147,22 @@ def test_the_reaper_tears_down_sessions_at_once_each_under_its_own_lease(
     for session in sessions:
         assert store.get(session).status == "ended"
         assert store.lease_holder(session) is None
+
+
+def test_what_the_final_listing_saw_is_not_listed_again_for_the_unmarked_report(
+    strict_aws: StrictAws,
+) -> None:
+    since = utcnow() - timedelta(minutes=1)
+    strict_aws.moto("sqs").create_queue(QueueName="ours", tags=TAGS)
+    strict_aws.moto("sqs").create_queue(QueueName="learners")  # no mark: reported, kept
+    sweeper = AwsSweeper(strict_aws.env)
+    result = sweep(sweeper, MARKS)
+    assert [f.id for f in result.removed] == ["ours"] and not result.remaining
+    listed = len(strict_aws.calls)
+
+    unowned = sweeper.unmarked_since(since)
+
+    assert [(f.kind, f.id) for f in unowned] == [("aws:sqs:queue", "learners")]
+    again = [c.action for c in strict_aws.calls[listed:]]
+    assert "sqs:ListQueues" not in again and "sqs:ListQueueTags" not in again
+    assert not [a for a in again if a.startswith(("s3:", "dynamodb:"))]

@@ -192,7 +192,7 @@ def sweep(
     """
     result = SweepResult()
     errors: dict[tuple[str, str], str] = {}
-    survey = first or sweeper.survey(marks)
+    survey = first if first is not None else sweeper.survey(marks)
     for attempt in range(max_passes):
         if not survey.found and not survey.thorough:
             survey = sweeper.survey(marks, thorough=True)

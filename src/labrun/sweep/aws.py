@@ -212,12 +212,13 @@ class Check:
 
     resource: Found
     job: lanes.Job[object]  # answers a bool (exists), or the tags (None: gone since listed)
+    item: Listed | None = None  # what the type's listing said of it (for a tag read)
 
 
 # Deletes and listings in flight at once, per service, and in all. AWS throttles each
 # service on its own (CloudWatch Logs deletes at 10 a second, IAM's control plane is slow);
 # the retries above absorb a throttle, these keep the sweep from provoking one.
-LIMITS = {"iam": 8, "logs": 8, "ec2": 8, "ecr": 8, "dynamodb": 8, "lambda": 8, "s3": 16, "sqs": 16}
+LIMITS = {"iam": 10, "logs": 8, "ec2": 8, "ecr": 8, "dynamodb": 8, "lambda": 8, "s3": 16, "sqs": 16}
 WORKERS = 32
 
 
@@ -244,6 +245,8 @@ class AwsSweeper:
         self._clients: dict[str, Client] = {}
         self._lock = threading.Lock()
         self._deleted: dict[tuple[str, str], float] = {}  # (kind, id) -> when (monotonic)
+        # kind -> (item, tags) of the last thorough survey's listings, for `unmarked_since`
+        self._seen: dict[str, list[tuple[Listed, dict[str, str] | None]]] = {}
 
     def client(self, service: str) -> Client:
         """The boto3 client for `service`, made on first use."""
@@ -268,6 +271,8 @@ class AwsSweeper:
         Two rounds of concurrent calls: the tagging API and each type's own listing, then
         the confirmations of the tagging API's hits and the tag reads the listings need."""
         survey = Survey(thorough=thorough)
+        if thorough:
+            self._seen = {}
         listed = [rtype for rtype in REGISTRY.values() if thorough or not rtype.tagging_api]
         first = self._run(
             [lanes.Job[object](TAGGING, partial(self._tagging_api, marks))]
@@ -284,22 +289,30 @@ class AwsSweeper:
                 for id, tags in cast(list[Marked], items):
                     self._sort(survey, marked(rtype.kind, id, tags), marks)
             else:
+                if thorough:
+                    self._seen[rtype.kind] = []  # filled as the tags come in
                 checks += self._tag_reads(rtype, cast(list[Listed], items))
-        answers = self._run([check.job for check in checks])
-        for check, answer in zip(checks, answers, strict=True):
-            if isinstance(answer, Exception):  # a tag read failed: the type is unproven
-                survey.unlisted.setdefault(check.resource.kind, describe(answer))
-            elif isinstance(answer, dict):  # the tags of a listed resource
-                if claim(answer, marks) is not None:
-                    self._sort(
-                        survey, marked(check.resource.kind, check.resource.id, answer), marks
-                    )
-            elif answer:  # a tagging-API hit its service confirms
-                self._sort(survey, check.resource, marks)
+        for check, answer in zip(checks, self._run([c.job for c in checks]), strict=True):
+            self._answer(survey, marks, check, answer)
         for kind in survey.unlisted:  # half a listing proves nothing: none of it is deleted
             survey.found = [f for f in survey.found if f.kind != kind]
+            self._seen.pop(kind, None)
         survey.found.sort(key=lambda f: (order(f.kind), f.kind, f.id))
         return survey
+
+    def _answer(self, survey: Survey, marks: Marks, check: Check, answer: object) -> None:
+        """Take in one second-round answer: a confirmation, or a listed resource's tags."""
+        resource = check.resource
+        if isinstance(answer, Exception):  # a tag read failed: the type is unproven
+            survey.unlisted.setdefault(resource.kind, describe(answer))
+        elif check.item is not None:  # the tags of a listed resource (None: gone)
+            tags = cast("dict[str, str] | None", answer)
+            if survey.thorough:
+                self._seen[resource.kind].append((check.item, tags))
+            if tags is not None and claim(tags, marks) is not None:
+                self._sort(survey, marked(resource.kind, resource.id, tags), marks)
+        elif answer:  # a tagging-API hit its service confirms
+            self._sort(survey, resource, marks)
 
     def _hit_checks(
         self, hits: object, survey: Survey, marks: Marks, thorough: bool
@@ -322,7 +335,7 @@ class AwsSweeper:
         """The tag reads one type's listing needs, one job each."""
         return [
             Check(Found(kind=rtype.kind, id=item.id), lanes.Job[object](rtype.service,
-                  partial(self._tags, rtype, item)))
+                  partial(self._tags, rtype, item)), item)
             for item in items
         ]  # fmt: skip
 
@@ -363,7 +376,10 @@ class AwsSweeper:
     def unmarked_since(self, since: datetime) -> list[Found]:
         """Resources of the registered types created at or after `since` with no
         labrun:session tag: reported, never deleted. Best effort: a type whose listing
-        fails (no permission, no such service in the local cloud) is skipped."""
+        fails (no permission, no such service in the local cloud) is skipped.
+
+        The types the last thorough survey listed are not listed again: a teardown asks
+        this right after its sweep's final listing, which saw everything there was."""
         cutoff = since if since.tzinfo else since.replace(tzinfo=UTC)  # naive: taken as UTC
         listings = self._run(
             [
@@ -415,14 +431,15 @@ class AwsSweeper:
 
     def _unmarked(self, rtype: AwsType, cutoff: datetime) -> list[Found]:
         service = self.client(rtype.service)
-        found = []
-        for item in rtype.list_all(service):
-            if item.created is None or item.created < cutoff or item.inside:
-                continue  # no creation time: cannot tell; inside something: judged with it
-            tags = rtype.tags_of(service, item)
-            if tags is not None and SESSION_TAG not in tags:
-                found.append(Found(kind=rtype.kind, id=item.id, reason="unmarked"))
-        return found
+        seen = self._seen.get(rtype.kind)
+        if seen is None:
+            listed = (item for item in rtype.list_all(service) if created_since(item, cutoff))
+            seen = [(item, rtype.tags_of(service, item)) for item in listed]
+        return [
+            Found(kind=rtype.kind, id=item.id, reason="unmarked")
+            for item, tags in seen
+            if created_since(item, cutoff) and tags is not None and SESSION_TAG not in tags
+        ]
 
 
 def describe(exc: BaseException) -> str:
@@ -448,6 +465,12 @@ def unknown_kind(arn: str) -> str:
     if not re.search("[/:]", resource):
         return f"aws:{service}"
     return f"aws:{service}:{re.split('[/:]', resource, maxsplit=1)[0]}"
+
+
+def created_since(item: Listed, cutoff: datetime) -> bool:
+    """Created at or after `cutoff`, and not inside something (judged with it). No creation
+    time: cannot tell, so not."""
+    return item.created is not None and item.created >= cutoff and not item.inside
 
 
 def own_listing(rtype: AwsType) -> bool:
