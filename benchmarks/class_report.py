@@ -9,7 +9,8 @@ written by labrun's own `write_reports` (report.json, .xml, .md and .html: four 
 session, as `labrun grade --upload` leaves them) into
 `<folder>/<owner>/<lab>/<session>/`, plus a few foreign and corrupt files. Statuses, scores,
 costs and teardown receipts vary with a fixed seed. The baseline is a Python process that
-only reads and parses the same report.json files: the floor for any tool in Python.
+only reads and parses the same report.json files: the floor for any tool in Python (on S3:
+boto3 listing the prefix and getting every report.json, 16 at a time, as labrun does).
 
 With `--s3`, the same class is also uploaded to a moto server (in this process) and
 `labrun class report s3://...` is timed against it (reported, not held to the target:
@@ -59,6 +60,26 @@ for path in pathlib.Path(sys.argv[1]).rglob("report.json"):
     except ValueError:
         pass
 print(len(docs))
+"""
+
+
+# On S3: list the prefix and GET every report.json with boto3, 16 at a time, as labrun does.
+BASELINE_S3 = """
+import json, sys
+from concurrent.futures import ThreadPoolExecutor
+import boto3
+bucket, prefix = sys.argv[1], sys.argv[2]
+s3 = boto3.client("s3")
+pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+keys = [o["Key"] for page in pages for o in page.get("Contents", [])
+        if o["Key"].endswith("/report.json")]
+def get(key):
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ValueError:
+        return None
+with ThreadPoolExecutor(16) as pool:
+    print(sum(1 for doc in pool.map(get, keys) if doc is not None))
 """
 
 
@@ -128,15 +149,14 @@ def stats(samples: list[float]) -> dict[str, Any]:
 
 
 def measure(
-    source: str, folder: Path, runs: int, env: dict[str, str], baseline: bool = True
+    source: str, folder: Path, runs: int, env: dict[str, str], baseline: list[str]
 ) -> dict[str, Any]:
-    """One warm-up, then `runs` of labrun and (on a folder) the baseline, interleaved."""
+    """One warm-up, then `runs` of labrun and the baseline command, interleaved."""
     out = folder.parent / "class-report.html"
     commands = {
         "labrun": [*labrun_command(), "class", "report", source, "--out", str(out), "--json"],
+        "baseline": baseline,
     }
-    if baseline:
-        commands["baseline"] = [sys.executable, "-c", BASELINE, str(folder)]
     samples: dict[str, list[float]] = {name: [] for name in commands}
     document: dict[str, Any] = {}
     for index in range(runs + 1):
@@ -175,7 +195,8 @@ def measure_s3(folder: Path, runs: int) -> dict[str, Any]:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 where.put(path.relative_to(folder).as_posix(), path)
-        result = measure("s3://class/spring", folder, runs, env, baseline=False)
+        baseline = [sys.executable, "-c", BASELINE_S3, "class", "spring/"]
+        result = measure("s3://class/spring", folder, runs, env, baseline)
     finally:
         server.stop()
     return result
@@ -195,7 +216,9 @@ def report(reports: int, runs: int, with_s3: bool) -> dict[str, Any]:
             "files": sum(1 for p in folder.rglob("*") if p.is_file()),
             "runs": runs,
             "target_seconds": TARGET_SECONDS,
-            "folder": measure(str(folder), folder, runs, env),
+            "folder": measure(
+                str(folder), folder, runs, env, [sys.executable, "-c", BASELINE, str(folder)]
+            ),
         }
         if with_s3:
             result["s3"] = measure_s3(folder, runs)
@@ -211,10 +234,8 @@ def print_table(result: dict[str, Any]) -> None:
     for where in ("folder", "s3"):
         if where not in result:
             continue
-        sides = (("labrun class report", "labrun"), ("baseline: parse report.json", "baseline"))
+        sides = (("labrun class report", "labrun"), ("baseline: read report.json", "baseline"))
         for label, key in sides:
-            if key not in result[where]:
-                continue
             row = result[where][key]
             name = f"{label} ({where})"
             print(f"{name:40}{row['median']:7.3f}s{row['min']:7.3f}s{row['max']:7.3f}s")

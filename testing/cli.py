@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,27 @@ def labrun_json(
     proc = labrun(*args, "--json", env=env, cwd=cwd)
     assert proc.returncode == expect, (proc.returncode, proc.stdout, proc.stderr)
     return json.loads(proc.stdout)
+
+
+def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`labrun ARGS...` started in a child process, for a test to pause, interrupt or kill."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "labrun", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 60, every: float = 0.05) -> None:
+    """Poll `condition` until it is true (its exceptions count as false), at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except Exception:
+            pass
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout:g} s")

@@ -151,7 +151,21 @@ def test_a_misbehaving_checker_cannot_hang_or_crash_labrun(test_labs: Path) -> N
     assert labrun_json("stop")["ok"] is True
 
 
-def test_ctrl_c_exits_130_and_kills_the_checker(test_labs: Path) -> None:
+def checkers_of(home: Path) -> list[int]:
+    """Checker processes started for LABRUN_HOME `home` (other test runs share the machine)."""
+    found = subprocess.run(["pgrep", "-f", "labrun.checks._child"], capture_output=True, text=True)
+    mine = f"LABRUN_HOME={home}".encode()
+    pids = []
+    for pid in map(int, found.stdout.split()):
+        try:
+            if mine in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                pids.append(pid)
+        except OSError:  # gone already, or another user's
+            pass
+    return pids
+
+
+def test_ctrl_c_exits_130_and_kills_the_checker(test_labs: Path, labrun_home: Path) -> None:
     start("slow-check", test_labs)
     proc = subprocess.Popen(
         [sys.executable, "-m", "labrun", "check"],
@@ -164,8 +178,7 @@ def test_ctrl_c_exits_130_and_kills_the_checker(test_labs: Path) -> None:
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
-    leftover = subprocess.run(["pgrep", "-f", "labrun.checks._child"], capture_output=True)
-    assert leftover.stdout == b""
+    assert checkers_of(labrun_home) == []
     assert labrun_json("stop")["ok"] is True
 
 

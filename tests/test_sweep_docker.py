@@ -273,7 +273,7 @@ def test_a_foreign_container_mounting_the_sessions_volume_is_reported_not_remove
         (VOLUME, volume.name),
     }
     errors = dict((r.kind, error) for r, error in result.failed)
-    assert "existed before the session: not removed, and its mount keeps" in errors[ATTACHMENT]
+    assert "start is unknown here: not removed, and its mount keeps" in errors[ATTACHMENT]
     user.reload()
     assert user.status == "running"
 

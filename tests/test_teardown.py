@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -24,7 +21,7 @@ import pytest
 from labrun import localcloud
 from labrun.session import utcnow
 from labrun.store import SessionStore
-from testing.cli import labrun, labrun_json
+from testing.cli import labrun, labrun_json, spawn, wait_for
 
 
 def s3() -> Any:
@@ -42,27 +39,6 @@ def s3() -> Any:
 
 def buckets() -> set[str]:
     return {b["Name"] for b in s3().list_buckets()["Buckets"]}
-
-
-def spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "labrun", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(condition: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def only_session() -> dict[str, Any]:

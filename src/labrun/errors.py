@@ -28,3 +28,19 @@ class ManifestError(BadInput):
 
 class SessionBusy(LabrunError):
     """Another live labrun process holds the session's lease."""
+
+
+class LeaseLost(LabrunError):
+    """This process no longer holds the session's lease: another one took it over."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"session {session_id}: another labrun process took it over while this one was "
+            "paused or unresponsive; it does the teardown"
+        )
+
+
+class Interrupted(LabrunError):
+    """Ctrl-C: printed as one line (what was left, and how to stop it), exit code 130."""
+
+    exit_code = 130

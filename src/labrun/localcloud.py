@@ -127,6 +127,8 @@ def stop_if_idle(timeout: float = 10) -> bool:
     Callers record their session before calling ensure_running(), so that this check (made
     under the cloud lock) cannot stop a server that a starting session is about to use.
     """
+    if active_local_sessions():
+        return False  # the common case, decided without waiting for the lock
     with _locked():
         if active_local_sessions():
             return False
@@ -136,19 +138,35 @@ def stop_if_idle(timeout: float = 10) -> bool:
 def active_local_sessions() -> list[str]:
     """Ids of the local sessions that may still use the local cloud.
 
-    A session uses it once its env points at it; one still provisioning may be about to.
+    A session uses it once its env points at it; one being set up or torn down may be about to.
     """
     from labrun.store import SessionStore  # here: the store is not needed to start the cloud
 
     live = SessionStore.open().sessions(live_only=True, target="local")
-    return [s.id for s in live if "AWS_ENDPOINT_URL" in s.env or s.status == "provisioning"]
+    # One being set up or torn down may be about to use it, before its env says so.
+    return [s.id for s in live if "AWS_ENDPOINT_URL" in s.env or s.status != "active"]
+
+
+LOCK_WAIT = 45.0  # seconds: longer than a server start (ensure_running's 30 s), held inside
 
 
 @contextmanager
-def _locked() -> Iterator[None]:
+def _locked(wait: float = LOCK_WAIT) -> Iterator[None]:
+    """The cloud's lock. Its holder may be paused (Ctrl-Z) for ever: wait a bounded time."""
     # Python opens files non-inheritable, so the server never holds this lock by accident.
     with open(cloud_dir() / "lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LabrunError(
+                        f"the local cloud's lock ({lock.name}) has been held for {wait:g} s by "
+                        "another labrun process (a paused one?)"
+                    ) from None
+                time.sleep(0.05)
         yield  # closing the file releases the lock
 
 
@@ -219,6 +237,11 @@ def _start(timeout: float) -> CloudStatus:
         raise LabrunError(
             f"the local cloud did not come up within {timeout:g} s: see {log}"
         ) from None
+    except BaseException:  # Ctrl-C: a cloud half started for nobody must not stay
+        _kill_group(launcher.pid)
+        launcher.wait()
+        state.unlink(missing_ok=True)
+        raise
     started = _read_state()
     if code != 0 or started is None:
         raise LabrunError(f"the local cloud failed to start (exit code {code}): see {log}")
@@ -350,6 +373,9 @@ def endpoint_for_teardown() -> str:
     """The cloud a teardown must reach. A recorded server that is alive but does not answer
     may still hold the session's resources: that is an error (the teardown is retried
     later), never a reason to start a fresh, empty cloud and call the session clean."""
+    running = _probe()  # a server that answers needs no lock (its record is written atomically)
+    if running.running and running.endpoint:
+        return running.endpoint
     with _locked():
         recorded = _read_state()
         if (

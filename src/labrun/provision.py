@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import threading
 from datetime import timedelta
+from typing import Any
 
 from labrun import environment, estimate, lease, teardown, tfmodule
 from labrun.catalog import Lab, check_target
 from labrun.durations import format_duration, parse_duration
-from labrun.errors import BadInput, LabrunError
+from labrun.errors import BadInput, Interrupted, LabrunError, LeaseLost
 from labrun.home import owner, sessions_dir
-from labrun.session import Session, new_session_id, utcnow
+from labrun.session import LIVE_STATUSES, Session, new_session_id, utcnow
 from labrun.sessionmodule import prepare_module, terraform_for
-from labrun.store import SessionStore
+from labrun.store import FIRST_GENERATION, SessionStore
 from labrun.tfengine import ProgressCallback, terraform_command
 
 
@@ -64,7 +67,7 @@ def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -
             created_at=now, expires_at=now + ttl, owner=owner(),
             workdir=sessions_dir() / session_id,
         )  # fmt: skip
-        if store.insert(session):
+        if store.insert(session, lease.process_started(os.getpid())):
             break
     else:
         raise LabrunError("could not draw a free session id")
@@ -91,40 +94,89 @@ def start(
 
     `budget` (else the lab's budget_usd) caps the estimate for the TTL: a plan over it, or
     one the policy refuses, is refused before anything is applied.
+
+    Ctrl-C at any point leaves nothing (the local cloud included, when no other session
+    uses it) or a session that stays listed: `Interrupted` then names it and how to stop it.
     """
     duration = resolve_ttl(lab, ttl)
     info = preflight(lab, target)
-    session = create_session(store, lab, target, duration)
-    (session.workdir / "module.json").write_text(json.dumps(info.to_json()))
+    # A Ctrl-C waits until the start can clean up after it: never a session left unnamed.
+    held_back = _HeldBack()
+    try:
+        session = create_session(store, lab, target, duration)
+        (session.workdir / "module.json").write_text(json.dumps(info.to_json()))
+    except BaseException:
+        held_back.restore()
+        raise
     cap = lab.manifest.budget_usd if budget is None else budget
-    with lease.held(store, session.id):
-        try:
-            _provision(store, session, lab, progress, cap)
-        except LabrunError as exc:
-            cleaned = _undo(store, session, exc)
-            after = "nothing was left running" if cleaned else f"run `labrun stop {session.id}`"
-            error = LabrunError(f"session {session.id}: {exc} ({after})")
-            error.exit_code = exc.exit_code  # a refusal stays a usage error (2)
-            raise error from exc
-        except BaseException as exc:  # Ctrl-C included: clean up, then let it through
-            _undo(store, session, exc)
-            raise
+    try:
+        with lease.held(store, session.id, FIRST_GENERATION) as held:
+            _provision_or_undo(held, session, lab, progress, cap, held_back)
+    except LeaseLost:
+        # Paused while another labrun process took the session over: it does the teardown,
+        # and the local cloud this start may have brought up goes once nobody uses it.
+        store.journal(session.id, "start-stopped", {"reason": "lease lost"})
+        _stop_idle_cloud(lab, target)
+        raise
+    except KeyboardInterrupt:
+        raise interrupted(store, session.id) from None
+    finally:
+        held_back.restore()
     return store.get(session.id)
 
 
+def interrupted(store: SessionStore, session_id: str) -> Interrupted:
+    """The one line for a Ctrl-C during or after a start: what is left, and how to stop it."""
+    try:
+        status = store.get(session_id).status
+    except LabrunError as exc:
+        return Interrupted(f"interrupted: session {session_id} is unknown ({exc})")
+    if status in LIVE_STATUSES:
+        return Interrupted(
+            f"interrupted: session {session_id} is still there ({status}): "
+            f"`labrun stop {session_id}` tears it down"
+        )
+    return Interrupted(f"interrupted: session {session_id} {status}; nothing was left running")
+
+
+def _provision_or_undo(
+    held: lease.Lease,
+    session: Session,
+    lab: Lab,
+    progress: ProgressCallback | None,
+    budget: float | None,
+    held_back: _HeldBack,
+) -> None:
+    try:
+        held_back.release()  # from here on, a Ctrl-C is cleaned up after
+        _provision(held, session, lab, progress, budget)
+    except LeaseLost:
+        raise  # the new holder owns the session now: nothing here may touch it
+    except LabrunError as exc:
+        cleaned = _undo(held, session, lab, exc)
+        after = "nothing was left running" if cleaned else f"run `labrun stop {session.id}`"
+        error = LabrunError(f"session {session.id}: {exc} ({after})")
+        error.exit_code = exc.exit_code  # a refusal stays a usage error (2)
+        raise error from exc
+    except BaseException as exc:  # Ctrl-C included: clean up, then let it through
+        _undo(held, session, lab, exc)
+        raise
+
+
 def _provision(
-    store: SessionStore,
+    held: lease.Lease,
     session: Session,
     lab: Lab,
     progress: ProgressCallback | None,
     budget: float | None,
 ) -> None:
+    store = held.store
     endpoint = environment.cloud_endpoint_for(lab.manifest, session)
     env = environment.session_env(session, endpoint)
-    store.update(session.id, env=env)
+    held.update(env=env)
     prepare_module(session, endpoint)
     plan_file = estimate.before_apply(store, session, lab.manifest, env, budget, progress)
-    terraform = terraform_for(session, env)  # what was priced is what is applied:
+    terraform = terraform_for(session, env, held)  # what was priced is what is applied:
     result = (
         terraform.apply_plan(plan_file, progress)
         if plan_file
@@ -134,7 +186,7 @@ def _provision(
     if not result.ok:
         first = result.errors[0] if result.errors else "unknown error"
         raise LabrunError(f"terraform {result.operation} failed: {first}")
-    store.update(session.id, status="active", outputs=result.outputs)
+    held.update(status="active", outputs=result.outputs)
 
 
 def _summary(result: object) -> dict[str, object]:
@@ -142,19 +194,55 @@ def _summary(result: object) -> dict[str, object]:
     return {k: getattr(result, k) for k in fields}
 
 
-def _undo(store: SessionStore, session: Session, cause: BaseException) -> bool:
-    """A start that failed must not leave anything running: tear down what was made.
+def _undo(held: lease.Lease, session: Session, lab: Lab, cause: BaseException) -> bool:
+    """A start that failed must not leave anything running: tear down what was made, and
+    the local cloud too when no other session uses it (it may have been started for this
+    one before the session recorded its endpoint).
 
     The session ends "failed" when nothing remains, else it stays "tearing-down" for a
     later stop or the reaper.
     """
+    store = held.store
     store.journal(session.id, "start-failed", {"error": str(cause) or type(cause).__name__})
     try:
-        receipt = teardown.stop(
-            store, store.get(session.id), final_status="failed", hold_lease=False
-        )
+        receipt = teardown.stop(store, store.get(session.id), final_status="failed", lease=held)
+    except LeaseLost:
+        raise
     except Exception as exc:  # the original error matters more; the session stays live
         store.journal(session.id, "cleanup-failed", {"error": str(exc)})
-        store.update(session.id, status="tearing-down")
+        held.update(status="tearing-down")
         return False
+    if receipt.ok:
+        _stop_idle_cloud(lab, session.target)
     return receipt.ok
+
+
+def _stop_idle_cloud(lab: Lab, target: str) -> None:
+    if environment.needs_local_cloud(lab.manifest, target):
+        from labrun import localcloud
+
+        localcloud.stop_if_idle()
+
+
+class _HeldBack:
+    """Ctrl-C held back from now until `release` (which raises it then) or `restore`."""
+
+    def __init__(self) -> None:
+        self.caught = False
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():  # where signals arrive
+            self._previous = signal.signal(signal.SIGINT, self._hold)
+
+    def _hold(self, signum: int, frame: object) -> None:
+        self.caught = True
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def release(self) -> None:
+        self.restore()
+        if self.caught:
+            self.caught = False
+            raise KeyboardInterrupt

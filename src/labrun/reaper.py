@@ -60,9 +60,8 @@ def due_sessions(store: SessionStore, owner: str | None) -> list[tuple[Session, 
     for session in store.sessions(live_only=True):
         if owner is not None and session.owner != owner:
             continue
-        holder = store.lease_holder(session.id)
-        if holder is not None and holder != os.getpid() and lease.pid_alive(holder):
-            continue  # a live labrun process is working on it
+        if lease.busy(store, session.id):
+            continue  # a live labrun process is working on it (the rule `stop` uses too)
         if session.expires_at <= now:
             due.append((session, "expired"))
         elif session.status == "provisioning":

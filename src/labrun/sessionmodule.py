@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from labrun import localcloud, tfmodule
 from labrun.session import Session, rfc3339
-from labrun.tfengine import Terraform
+from labrun.tfengine import Fence, Terraform
 
 
 def prepare_module(session: Session, endpoint: str | None) -> tfmodule.ModuleInfo:
@@ -40,6 +40,7 @@ def configure_module(session: Session, info: tfmodule.ModuleInfo, endpoint: str 
         )
 
 
-def terraform_for(session: Session, env: dict[str, str]) -> Terraform:
-    """Terraform in the session's module folder, logging to the session's terraform.log."""
-    return Terraform(session.terraform_dir, env, session.logs_dir / "terraform.log")
+def terraform_for(session: Session, env: dict[str, str], fence: Fence | None = None) -> Terraform:
+    """Terraform in the session's module folder, logging to the session's terraform.log;
+    under `fence` (the session's lease), when it creates or destroys."""
+    return Terraform(session.terraform_dir, env, session.logs_dir / "terraform.log", fence)

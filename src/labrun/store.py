@@ -12,11 +12,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from labrun.errors import BadInput, LabrunError
+from labrun.errors import BadInput, LabrunError, LeaseLost
 from labrun.home import labrun_home
 from labrun.session import LIVE_STATUSES, STATUSES, Session, parse_rfc3339, rfc3339, utcnow
 
@@ -36,7 +37,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     holder_pid INTEGER,
     heartbeat_at TEXT,
     hourly_usd REAL,
-    budget_usd REAL
+    budget_usd REAL,
+    holder_started INTEGER,
+    lease_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,9 +66,10 @@ CREATE INDEX IF NOT EXISTS journal_by_session ON journal(session_id, seq);
 CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
 """
 # Bumped whenever SCHEMA changes; a store of another version is refused, not misread.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # What brings a store of an older version to the next one (2: the cost meter's columns;
-# 3: how many hint levels each task has revealed).
+# 3: how many hint levels each task has revealed; 4: the lease holder's process start time
+# and the lease's generation, its fence).
 MIGRATIONS = {
     1: (
         "ALTER TABLE sessions ADD COLUMN hourly_usd REAL",
@@ -75,7 +79,25 @@ MIGRATIONS = {
         "CREATE TABLE IF NOT EXISTS hint_levels (session_id TEXT NOT NULL REFERENCES sessions(id), "
         "task_id TEXT NOT NULL, level INTEGER NOT NULL, PRIMARY KEY (session_id, task_id))",
     ),
+    3: (
+        "ALTER TABLE sessions ADD COLUMN holder_started INTEGER",
+        "ALTER TABLE sessions ADD COLUMN lease_generation INTEGER NOT NULL DEFAULT 0",
+    ),
 }
+
+
+FIRST_GENERATION = 1  # the lease a new session's creator holds from its insert on
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """A session's lease as stored: who holds it (pid, process start time in clock ticks
+    after boot), their last heartbeat, and its generation (bumped by every acquisition)."""
+
+    pid: int | None
+    started: int | None
+    heartbeat_at: datetime | None
+    generation: int
 
 
 class SessionStore:
@@ -152,20 +174,22 @@ class SessionStore:
                 raise
             db.execute("COMMIT")
 
-    def insert(self, session: Session) -> bool:
-        """Record a new session, its lease held by this process (so that no reaper takes a
-        session being set up for a crashed one); False when the id is taken."""
+    def insert(self, session: Session, holder_started: int | None = None) -> bool:
+        """Record a new session, its lease held by this process (started at `holder_started`)
+        in generation FIRST_GENERATION, so that no reaper takes a session being set up for a
+        crashed one; False when the id is taken."""
         try:
             with self._write() as db:
                 db.execute(
                     "INSERT INTO sessions (id, lab, lab_dir, target, status, created_at, "
-                    "expires_at, owner, workdir, outputs, env, holder_pid, heartbeat_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "expires_at, owner, workdir, outputs, env, holder_pid, heartbeat_at, "
+                    "holder_started, lease_generation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         session.id, session.lab, str(session.lab_dir), session.target,
                         session.status, rfc3339(session.created_at), rfc3339(session.expires_at),
                         session.owner, str(session.workdir), json.dumps(session.outputs),
                         json.dumps(session.env), os.getpid(), rfc3339(utcnow()),
+                        holder_started, FIRST_GENERATION,
                     ),
                 )  # fmt: skip
                 _journal(db, session.id, "created", {"lab": session.lab, "target": session.target})
@@ -173,9 +197,10 @@ class SessionStore:
             return False
         return True
 
-    def update(self, session_id: str, **fields: Any) -> None:
+    def update(self, session_id: str, fence: int | None = None, **fields: Any) -> None:
         """Change some fields of a session (status, outputs, env, expires_at, and its cost
-        meter: hourly_usd, budget_usd)."""
+        meter: hourly_usd, budget_usd). With `fence` (a lease generation), only while the
+        lease is still of that generation: LeaseLost otherwise."""
         allowed = {"status", "outputs", "env", "expires_at", "hourly_usd", "budget_usd"}
         unknown = set(fields) - allowed
         if unknown:
@@ -184,10 +209,14 @@ class SessionStore:
             raise ValueError(f"unknown status {fields['status']!r}")
         values = {k: _to_column(v) for k, v in fields.items()}
         assignments = ", ".join(f"{k} = :{k}" for k in values)
+        where = "id = :id" + ("" if fence is None else " AND lease_generation = :fence")
         with self._write() as db:
-            db.execute(
-                f"UPDATE sessions SET {assignments} WHERE id = :id", {**values, "id": session_id}
-            )
+            changed = db.execute(
+                f"UPDATE sessions SET {assignments} WHERE {where}",
+                {**values, "id": session_id, "fence": fence},
+            ).rowcount
+            if fence is not None and not changed:
+                raise LeaseLost(session_id)
             if "status" in fields:
                 _journal(db, session_id, "status", {"status": fields["status"]})
 
@@ -195,43 +224,72 @@ class SessionStore:
         self,
         session_id: str,
         pid: int,
-        stale_after: timedelta,
-        alive: Callable[[int], bool],
-    ) -> int | None:
-        """Take the session's lease for `pid`; the live holder's pid when someone else has it."""
-        now = utcnow()
+        started: int | None,
+        live: Callable[[LeaseRecord], bool],
+    ) -> LeaseRecord:
+        """Take the session's lease for process `pid` (started at `started`) unless another
+        holder is `live`; the lease as it is afterwards (its holder: `pid`, or the other)."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT holder_pid, heartbeat_at FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-            if row is None:
+            current = _lease(db, session_id)
+            if current is None:
                 raise BadInput(f"no session {session_id!r}")
-            holder, beat = row["holder_pid"], row["heartbeat_at"]
-            fresh = beat is not None and now - parse_rfc3339(beat) < stale_after
-            if holder not in (None, pid) and fresh and alive(holder):
-                return int(holder)
+            mine = current.pid == pid and current.started in (None, started)
+            if current.pid is not None and not mine and live(current):
+                return current
+            now = utcnow()
+            taken = LeaseRecord(pid, started, now, current.generation + 1)
             db.execute(
-                "UPDATE sessions SET holder_pid = ?, heartbeat_at = ? WHERE id = ?",
-                (pid, rfc3339(now), session_id),
+                "UPDATE sessions SET holder_pid = ?, holder_started = ?, heartbeat_at = ?, "
+                "lease_generation = ? WHERE id = ?",
+                (pid, started, rfc3339(now), taken.generation, session_id),
             )
-            if holder not in (None, pid):
-                _journal(db, session_id, "lease-taken-over", {"from_pid": holder, "pid": pid})
-        return None
+            if current.pid is not None and not mine:
+                detail = {"from_pid": current.pid, "pid": pid, "generation": taken.generation}
+                _journal(db, session_id, "lease-taken-over", detail)
+        return taken
 
-    def heartbeat(self, session_id: str, pid: int) -> None:
+    @contextmanager
+    def heartbeats(self, session_id: str, generation: int) -> Iterator[Callable[[], bool]]:
+        """A heartbeat for the lease of `generation`: a call refreshes it, False once the lease
+        is of another generation. Its connection stays open (for one thread): closing a
+        store's last connection checkpoints it, a long write a paused holder could sit in,
+        blocking every other labrun process."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA synchronous = NORMAL")  # WAL: no fsync per beat, still consistent
+
+        def beat() -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = db.execute(
+                    "UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND lease_generation = ?",
+                    (rfc3339(utcnow()), session_id, generation),
+                ).rowcount
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return bool(changed)
+
+        try:
+            yield beat
+        finally:
+            db.close()
+
+    def release_lease(self, session_id: str, generation: int) -> None:
         with self._write() as db:
             db.execute(
-                "UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND holder_pid = ?",
-                (rfc3339(utcnow()), session_id, pid),
+                "UPDATE sessions SET holder_pid = NULL, holder_started = NULL, "
+                "heartbeat_at = NULL WHERE id = ? AND lease_generation = ?",
+                (session_id, generation),
             )
 
-    def release_lease(self, session_id: str, pid: int) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE sessions SET holder_pid = NULL, heartbeat_at = NULL "
-                "WHERE id = ? AND holder_pid = ?",
-                (session_id, pid),
-            )
+    def lease_record(self, session_id: str) -> LeaseRecord | None:
+        with self._connect() as db:
+            return _lease(db, session_id)
+
+    def lease_generation(self, session_id: str) -> int | None:
+        with self._connect() as db:
+            return lease_generation(db, session_id)
 
     def meter(self, session_id: str) -> tuple[float | None, float | None]:
         """The session's hourly estimate and budget (None: unknown, or no budget)."""
@@ -240,13 +298,6 @@ class SessionStore:
                 "SELECT hourly_usd, budget_usd FROM sessions WHERE id = ?", (session_id,)
             ).fetchone()
         return (None, None) if row is None else (row["hourly_usd"], row["budget_usd"])
-
-    def lease_holder(self, session_id: str) -> int | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT holder_pid FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-        return None if row is None or row["holder_pid"] is None else int(row["holder_pid"])
 
     def journal(self, session_id: str, event: str, detail: dict[str, Any] | None = None) -> None:
         with self._write() as db:
@@ -334,6 +385,40 @@ class SessionStore:
                 (session_id, task_id),
             ).fetchone()
         return int(row["level"])
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A connection for reading only, to keep open (no checkpoint on every close), usable
+    from any thread one at a time: a Terraform child checks its lease on one."""
+    return sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+
+
+def lease_generation(db: sqlite3.Connection, session_id: str) -> int | None:
+    """The generation of a session's lease."""
+    try:
+        row = db.execute(
+            "SELECT lease_generation FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise LabrunError(f"session store: {exc}") from exc
+    return None if row is None else int(row[0])
+
+
+def _lease(db: sqlite3.Connection, session_id: str) -> LeaseRecord | None:
+    row = db.execute(
+        "SELECT holder_pid, holder_started, heartbeat_at, lease_generation FROM sessions "
+        "WHERE id = ?",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    beat = row["heartbeat_at"]
+    return LeaseRecord(
+        pid=row["holder_pid"],
+        started=row["holder_started"],
+        heartbeat_at=None if beat is None else parse_rfc3339(beat),
+        generation=row["lease_generation"],
+    )
 
 
 def _journal(db: sqlite3.Connection, session_id: str, event: str, detail: dict[str, Any]) -> None:

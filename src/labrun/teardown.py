@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from labrun import environment, lease
-from labrun.errors import LabrunError
+from labrun import environment
+from labrun.errors import LabrunError, LeaseLost
+from labrun.lease import Lease, held
 from labrun.session import Session, rfc3339, session_manifest, utcnow
 from labrun.sessionmodule import prepare_module, terraform_for
 from labrun.store import SessionStore
@@ -61,34 +62,41 @@ def stop(
     progress: ProgressCallback | None = None,
     *,
     final_status: str = "ended",
-    hold_lease: bool = True,
+    lease: Lease | None = None,
 ) -> Receipt:
-    """Tear the session down under its lease; record the receipt and the new status."""
-    if not hold_lease:  # the caller (a failing start) already holds it
-        return _stop(store, session, progress, final_status)
-    with lease.held(store, session.id):
-        return _stop(store, store.get(session.id), progress, final_status)
+    """Tear the session down under its lease (`lease`: the caller, a failing start, holds
+    it already); record the receipt and the new status. LeaseLost when another process
+    takes the lease over meanwhile: the status is then its business."""
+    if lease is not None:
+        return _stop(lease, session, progress, final_status)
+    with held(store, session.id) as taken:
+        return _stop(taken, store.get(session.id), progress, final_status)
 
 
 def _stop(
-    store: SessionStore, session: Session, progress: ProgressCallback | None, final_status: str
+    lease: Lease, session: Session, progress: ProgressCallback | None, final_status: str
 ) -> Receipt:
-    store.update(session.id, status="tearing-down")
+    store = lease.store
+    lease.update(status="tearing-down")
     receipt = Receipt(session=session.id)
     try:
-        _pipeline(session, receipt, progress)
+        _pipeline(session, receipt, progress, lease)
+    except LeaseLost:
+        raise
     except LabrunError as exc:
         receipt.errors.append(str(exc))
     receipt.finished_at = rfc3339(utcnow())
     store.journal(session.id, "teardown", receipt.to_json())
     if receipt.ok:
-        store.update(session.id, status=final_status)
-        if session.target == "local" and "AWS_ENDPOINT_URL" in session.env:
+        lease.update(status=final_status)
+        if _used_local_cloud(session):
             _stop_idle_cloud()
     return receipt
 
 
-def _pipeline(session: Session, receipt: Receipt, progress: ProgressCallback | None) -> None:
+def _pipeline(
+    session: Session, receipt: Receipt, progress: ProgressCallback | None, lease: Lease
+) -> None:
     manifest = session_manifest(session)
     endpoint = None
     if environment.needs_local_cloud(manifest, session.target):
@@ -98,13 +106,13 @@ def _pipeline(session: Session, receipt: Receipt, progress: ProgressCallback | N
     env = environment.session_env(session, endpoint)
     places = sweepers(session, env, "docker" in manifest.requires)
     marks = Marks(session=session.id, owner=session.owner, since=session.created_at)
-    destroy_errors = _destroy(session, env, endpoint, receipt, progress)
+    destroy_errors = _destroy(session, env, endpoint, receipt, progress, lease)
     if destroy_errors:
         # Something of the session blocked the destroy (the learner's container on the lab's
         # network, an object in its bucket): sweep, then let Terraform try once more.
         for sweeper in places:
             _record(receipt, sweep(sweeper, marks), final=False)
-        destroy_errors = _destroy(session, env, endpoint, receipt, progress)
+        destroy_errors = _destroy(session, env, endpoint, receipt, progress, lease)
     receipt.errors.extend(destroy_errors)
     for sweeper in places:
         _record(receipt, sweep(sweeper, marks), final=True)
@@ -118,12 +126,13 @@ def _destroy(
     endpoint: str | None,
     receipt: Receipt,
     progress: ProgressCallback | None,
+    lease: Lease,
 ) -> list[str]:
     """Terraform destroy; the state must be empty afterwards. Returns the errors."""
     if not session.terraform_dir.is_dir():
         return []
     prepare_module(session, endpoint)  # the cloud's endpoint may have changed since start
-    terraform = terraform_for(session, env)
+    terraform = terraform_for(session, env, lease)
     terraform.kill_leftover()
     errors: list[str] = []
     if terraform.has_state():  # none: killed before apply recorded anything; the sweep acts
@@ -166,6 +175,18 @@ def sweepers(session: Session, env: dict[str, str], uses_docker: bool) -> list[S
             raise LabrunError("no Docker engine answers: the session's containers are unchecked")
         found.append(DockerSweeper(engine))
     return found
+
+
+def _used_local_cloud(session: Session) -> bool:
+    """Its env says so, or its lab needs it (a start stopped before it recorded its env)."""
+    if session.target != "local":
+        return False
+    if "AWS_ENDPOINT_URL" in session.env:
+        return True
+    try:
+        return environment.needs_local_cloud(session_manifest(session), session.target)
+    except (OSError, LabrunError):  # its work folder is gone: nothing says it did
+        return False
 
 
 def _stop_idle_cloud() -> None:

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from labrun import tferrors
 from labrun.errors import BadInput, LabrunError
@@ -28,6 +29,21 @@ from labrun.tfworker import SEPARATOR
 ProgressCallback = Callable[["Progress"], None]
 # Errors worth another try: the provider or the cloud was briefly unavailable.
 TRANSIENT_MARKERS = ("connection reset", "connection refused", "timeout", "throttl", "try again")
+
+
+class Fence(Protocol):
+    """The lease a Terraform run is made under (`labrun.lease.Lease`)."""
+
+    def check(self) -> None:
+        """Raise when this process no longer holds the lease: nothing more may run."""
+
+    def env(self) -> dict[str, str]:
+        """Variables with which the embedded Terraform checks the lease itself."""
+        ...
+
+    def guard(self, pgid: int) -> AbstractContextManager[None]:
+        """Kill the process group `pgid` as soon as the lease is lost."""
+        ...
 
 
 @dataclass
@@ -66,12 +82,16 @@ def terraform_command() -> list[str]:
 class Terraform:
     """Terraform operations in one module folder, with one environment and one log."""
 
-    def __init__(self, module_dir: Path, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, module_dir: Path, env: dict[str, str], log_path: Path, fence: Fence | None = None
+    ) -> None:
         self.module_dir = module_dir
         self.log_path = log_path
+        self.fence = fence  # checked before each run, and watched while it runs
         self.env = {
             **os.environ,
             **env,
+            **(fence.env() if fence else {}),
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
             "CHECKPOINT_DISABLE": "1",
@@ -212,6 +232,10 @@ class Terraform:
         return proc.returncode, proc.stdout
 
     def _run(self, operation: str, args: list[str], progress: ProgressCallback | None) -> RunResult:
+        """One Terraform process. Under a fence: checked first, the process is killed when
+        the lease is lost meanwhile, and a run that lost it raises LeaseLost."""
+        if self.fence:
+            self.fence.check()
         started = time.monotonic()
         state = Progress(operation)
         result = RunResult(operation, ok=False)
@@ -225,13 +249,16 @@ class Terraform:
             )  # fmt: skip
             self.pid_file.write_text(str(proc.pid))
             try:
-                text = _follow(proc.stdout, log, state, result, progress)
-                code = proc.wait()
+                with self.fence.guard(proc.pid) if self.fence else nullcontext():
+                    text = _follow(proc.stdout, log, state, result, progress)
+                    code = proc.wait()
             except BaseException:
                 _stop(proc)
                 raise
             finally:
                 self.pid_file.unlink(missing_ok=True)
+        if self.fence:
+            self.fence.check()
         result.ok = code == 0
         if not result.ok and result.operation == "init":
             _explain_init(result, text, self.mirror_dir)

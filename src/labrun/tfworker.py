@@ -13,12 +13,25 @@ After each command of such a batch the worker prints one line
 `python -m labrun.tfworker --direct ARGS...` runs one command on this process's own stdin,
 stdout and stderr, as a `terraform` executable in a terminal would (`labrun terraform`):
 its prompts ("Enter a value:") show before the answer is typed.
+
+Under a session's lease (LABRUN_FENCE, see `labrun.lease`), the worker checks the lease
+before each command and twice a second meanwhile: once another labrun process has taken
+the session over, it kills its own process group (Terraform and its provisioners) at once,
+whether or not the labrun process that started it is awake to do so.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labrun.lease import FenceWatch
 
 SEPARATOR = ";;"
 DIRECT = "--direct"
@@ -56,12 +69,20 @@ def run_direct(argv: list[str]) -> int:
     return int(cli._invoke_cli(argv, 1, 2))
 
 
+FENCE_EVERY = 0.5  # seconds between two checks of the lease
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == [DIRECT]:
         return run_direct(argv[1:])
     commands = split_batch(argv)
+    fence = _fence()
+    if fence:
+        threading.Thread(target=_watch, args=(fence,), daemon=True, name="fence").start()
     code = 0
     for command in commands:
+        if fence:
+            _check(fence)
         code = run(command)
         if len(commands) > 1:
             step = {"type": "labrun_step", "command": command[0], "code": code}
@@ -70,6 +91,33 @@ def main(argv: list[str]) -> int:
         if code != 0:
             break
     return code
+
+
+def _fence() -> FenceWatch | None:
+    spec = os.environ.get("LABRUN_FENCE")
+    if not spec:
+        return None
+    from labrun.lease import FenceWatch
+
+    return FenceWatch(spec)
+
+
+def _watch(fence: FenceWatch) -> None:
+    while True:
+        _check(fence)
+        time.sleep(FENCE_EVERY)
+
+
+def _check(fence: FenceWatch) -> None:
+    """Stop everything this worker started when its labrun process lost the lease."""
+    try:
+        if fence.holds():
+            return
+    except Exception:  # the store cannot be read: labrun's own checks still stand
+        return
+    sys.stdout.write("Error: labrun lost the session's lease to another process: stopped\n")
+    sys.stdout.flush()
+    os.killpg(os.getpgid(0), signal.SIGKILL)
 
 
 if __name__ == "__main__":

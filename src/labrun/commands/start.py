@@ -72,30 +72,37 @@ def start(
     store = SessionStore.open()
     session = None if force_new else selection.resumable(store, found.id, target, owner())
     resumed = session is not None
-    if session is None:
-        with terraform_progress(f"Provisioning {found.id}") as progress:
-            session = provision.start(
-                store, found, target=target, ttl=ttl, progress=progress, budget=budget
+    try:
+        if session is None:
+            with terraform_progress(f"Provisioning {found.id}") as progress:
+                session = provision.start(
+                    store, found, target=target, ttl=ttl, progress=progress, budget=budget
+                )
+            if session.target == "aws":
+                from labrun import cloudreaper
+
+                if no_reaper := cloudreaper.missing_warning(session.owner):
+                    click.echo(f"labrun: {no_reaper}", err=True)
+        from labrun import watchdog
+
+        at_expiry = watchdog.arm(session)  # issue 11: expiry holds with nobody at the keyboard
+        cost = meter(store, session)
+        if as_json:
+            print_json({**session.to_json(), **cost.to_json(), "resumed": resumed})
+            return 0
+        from labrun.render import say, session_card
+
+        if resumed:
+            ignored = (
+                " (--ttl and --budget are for new sessions)" if ttl or budget is not None else ""
             )
-        if session.target == "aws":
-            from labrun import cloudreaper
-
-            if no_reaper := cloudreaper.missing_warning(session.owner):
-                click.echo(f"labrun: {no_reaper}", err=True)
-    from labrun import watchdog
-
-    at_expiry = watchdog.arm(session)  # issue 11: expiry holds with nobody at the keyboard
-    cost = meter(store, session)
-    if as_json:
-        print_json({**session.to_json(), **cost.to_json(), "resumed": resumed})
+            say(
+                f"Your session {session.id} of {found.id} is already running: here it is again"
+                f"{ignored}. `labrun start {found.id} --new` starts another."
+            )
+        session_card(session, cost, note=at_expiry)
         return 0
-    from labrun.render import say, session_card
-
-    if resumed:
-        ignored = " (--ttl and --budget are for new sessions)" if ttl or budget is not None else ""
-        say(
-            f"Your session {session.id} of {found.id} is already running: here it is again"
-            f"{ignored}. `labrun start {found.id} --new` starts another."
-        )
-    session_card(session, cost, note=at_expiry)
-    return 0
+    except KeyboardInterrupt:
+        if session is None:
+            raise  # before anything was recorded (provision.start reports the rest itself)
+        raise provision.interrupted(store, session.id) from None  # it runs: say how to stop it

@@ -245,7 +245,9 @@ def _foreign(
 ) -> str | None:
     """Why an unlabelled container is not provably the session's (None: it is). Docker lists
     a container's creation time to the second, so `since` is compared to the second."""
-    if since is None or container.created < _to_second(since):
+    if since is None:
+        return "the session's start is unknown here"
+    if container.created < _to_second(since):
         return "existed before the session"
     # The engine's default networks are nobody's: `docker run -v lab-vol:/data` lands on bridge.
     outside = [r for r in container.uses if r not in parents and r[1] not in DEFAULT_NETWORKS]
