@@ -146,7 +146,8 @@ def test_the_reaper_tears_down_sessions_at_once_each_under_its_own_lease(
     assert len(holders) == 1 and holders != {"None"}
     for session in sessions:
         assert store.get(session).status == "ended"
-        assert store.lease_holder(session) is None
+        record = store.lease_record(session)
+        assert record is not None and record.pid is None
 
 
 def test_what_the_final_listing_saw_is_not_listed_again_for_the_unmarked_report(
@@ -166,3 +167,17 @@ def test_what_the_final_listing_saw_is_not_listed_again_for_the_unmarked_report(
     again = [c.action for c in strict_aws.calls[listed:]]
     assert "sqs:ListQueues" not in again and "sqs:ListQueueTags" not in again
     assert not [a for a in again if a.startswith(("s3:", "dynamodb:"))]
+
+
+def test_a_sweep_expecting_nothing_left_lists_once(strict_aws: StrictAws) -> None:
+    """A teardown sweeps after Terraform's destroy: its first listing is the thorough one."""
+    result = sweep(AwsSweeper(strict_aws.env), MARKS, expect_clean=True)
+    assert result.passes == 0 and not result.remaining and not result.failed
+    assert strict_aws.answers("iam:ListRoles") == ["moto"]  # one listing, and it is the proof
+    assert strict_aws.answers("sqs:ListQueues") == ["moto"]  # the thorough one: every type
+
+
+def test_a_sweep_expecting_nothing_still_deletes_what_it_finds(strict_aws: StrictAws) -> None:
+    strict_aws.moto("sqs").create_queue(QueueName="left", tags=TAGS)
+    result = sweep(AwsSweeper(strict_aws.env), MARKS, expect_clean=True)
+    assert [f.id for f in result.removed] == ["left"] and not result.remaining

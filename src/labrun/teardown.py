@@ -115,7 +115,7 @@ def _pipeline(
         destroy_errors = _destroy(session, env, endpoint, receipt, progress, lease)
     receipt.errors.extend(destroy_errors)
     for sweeper in places:
-        _record(receipt, sweep(sweeper, marks), final=True)
+        _record(receipt, sweep(sweeper, marks, expect_clean=True), final=True)
         receipt.unowned.extend(r.to_json() for r in sweeper.unmarked_since(session.created_at))
         receipt.checked.append(f"{sweeper.name}-marks")
 

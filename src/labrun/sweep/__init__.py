@@ -176,7 +176,11 @@ def found_or_raise(survey: Survey) -> list[Found]:
 
 
 def sweep(
-    sweeper: Sweeper, marks: Marks, max_passes: int = 5, first: Survey | None = None
+    sweeper: Sweeper,
+    marks: Marks,
+    max_passes: int = 5,
+    first: Survey | None = None,
+    expect_clean: bool = False,
 ) -> SweepResult:
     """Delete everything `sweeper` finds for `marks`, listing again after each pass.
 
@@ -189,10 +193,12 @@ def sweep(
     must be empty and `failed` too.
 
     `first`: a survey of `marks` the caller already made (the reaper's), for the first pass.
+    `expect_clean`: most likely nothing is left (a teardown after Terraform's destroy): the
+    first listing is the thorough one, which is then at once the proof.
     """
     result = SweepResult()
     errors: dict[tuple[str, str], str] = {}
-    survey = first if first is not None else sweeper.survey(marks)
+    survey = first if first is not None else sweeper.survey(marks, thorough=expect_clean)
     for attempt in range(max_passes):
         if not survey.found and not survey.thorough:
             survey = sweeper.survey(marks, thorough=True)

@@ -247,6 +247,9 @@ class AwsSweeper:
         self._deleted: dict[tuple[str, str], float] = {}  # (kind, id) -> when (monotonic)
         # kind -> (item, tags) of the last thorough survey's listings, for `unmarked_since`
         self._seen: dict[str, list[tuple[Listed, dict[str, str] | None]]] = {}
+        # boto3's import and each client's making cost ~0.7 s of CPU: done in the background
+        # from here, they overlap with what the caller does first (a Terraform destroy).
+        threading.Thread(target=self._make_clients, name="aws-clients", daemon=True).start()
 
     def client(self, service: str) -> Client:
         """The boto3 client for `service`, made on first use."""
@@ -258,6 +261,14 @@ class AwsSweeper:
                 made = client(self._env, service, self._session, self._retry, pool)
                 self._clients[service] = made
             return self._clients[service]
+
+    def _make_clients(self) -> None:
+        services = dict.fromkeys([TAGGING, *(rtype.service for rtype in REGISTRY.values())])
+        for service in services:
+            try:
+                self.client(service)
+            except Exception:  # a bad setting: the sweep's own call will say so
+                return
 
     def slot(self, resource: Found) -> Slot:
         """Its type's deletion order is its level; its service, its lane."""
