@@ -23,7 +23,7 @@ from labrun.errors import LeaseLost
 from labrun.session import utcnow
 from labrun.store import SessionStore
 from testing.cli import labrun_json, spawn, wait_for
-from testing.midway import recorded, sleeping
+from testing.midway import group_members, recorded, sleeping
 
 STALE = "2s"
 
@@ -115,3 +115,26 @@ def test_a_status_change_under_a_lost_lease_is_refused(test_labs: Path) -> None:
             mine.update(status="ended")
     assert store.get(session).status == "active"
     assert labrun_json("stop", session)["ok"] is True
+
+
+def test_terraform_stops_itself_once_its_lease_is_lost(test_labs: Path) -> None:
+    keeper = labrun_json("start", "s3-hello", "--labs-dir", str(test_labs))["session"]
+    store = SessionStore.open()
+    start = spawn("start", "late-bucket", "--labs-dir", str(test_labs))
+    session = recorded(store, "late-bucket")
+    wait_for(lambda: sleeping(session))
+    group = int((session.terraform_dir / ".labrun-terraform.pid").read_text())
+    # Another labrun process judges the holder gone and takes the session over; nobody kills
+    # anything: the running Terraform must notice by itself, and its labrun process too.
+    taken = store.acquire_lease(session.id, os.getpid(), None, lambda record: False)
+    _, stderr = start.communicate(timeout=120)
+
+    assert start.returncode == 3, stderr
+    assert "another labrun process took it over" in stderr.strip().splitlines()[-1]
+    assert group_members(group) == []  # Terraform and its provisioners are gone
+    time.sleep(6)  # longer than the lab's slow step: a late bucket would be there by now
+    assert f"late-{session.id}" not in buckets()
+    assert store.get(session.id).status == "provisioning"  # the old holder changed nothing
+    store.release_lease(session.id, taken.generation)
+    assert labrun_json("stop", session.id)["ok"] is True
+    labrun_json("stop", keeper)
