@@ -238,6 +238,24 @@ def test_service_specific_credentials_are_emulated_and_block_delete_user(
     assert strict_aws.answers("iam:DeleteUser") == ["DeleteConflict", "moto"]
 
 
+def test_a_policy_used_as_a_boundary_is_listed_as_such_and_cannot_be_deleted(
+    strict_aws: StrictAws,
+) -> None:
+    iam = strict_aws.client("iam")
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}  # fmt: skip
+    policy = iam.create_policy(PolicyName="edge", PolicyDocument=json.dumps(document))
+    arn = policy["Policy"]["Arn"]
+    iam.create_role(RoleName="bounded", AssumeRolePolicyDocument="{}", PermissionsBoundary=arn)
+    boundary = iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsBoundary")
+    assert [role["RoleName"] for role in boundary["PolicyRoles"]] == ["bounded"]
+    with pytest.raises(ClientError) as conflict:
+        iam.delete_policy(PolicyArn=arn)
+    assert code(conflict) == "DeleteConflict"
+    iam.delete_role_permissions_boundary(RoleName="bounded")
+    iam.delete_policy(PolicyArn=arn)
+
+
 def test_dependencies_can_be_lenient_like_moto(strict_aws: StrictAws) -> None:
     strict_aws.dependencies(False)
     ec2 = strict_aws.client("ec2")
@@ -279,6 +297,26 @@ def test_a_nat_gateway_stays_deleting_and_holds_its_address(strict_aws: StrictAw
     assert state() == "deleted"
     ec2.release_address(AllocationId=address)
     ec2.delete_subnet(SubnetId=subnet)
+
+
+def test_an_instance_stays_shutting_down_and_holds_its_volume(strict_aws: StrictAws) -> None:
+    ec2 = strict_aws.client("ec2")
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    id, zone = instance["InstanceId"], instance["Placement"]["AvailabilityZone"]
+    volume = ec2.create_volume(AvailabilityZone=zone, Size=1)["VolumeId"]
+    ec2.attach_volume(VolumeId=volume, InstanceId=id, Device="/dev/sdf")
+    strict_aws.slow_delete("ec2:TerminateInstances", seconds=600.0)
+
+    answer = ec2.terminate_instances(InstanceIds=[id])["TerminatingInstances"]
+
+    assert answer[0]["CurrentState"]["Name"] == "shutting-down"
+    described = ec2.describe_instances(InstanceIds=[id])["Reservations"][0]["Instances"][0]
+    assert described["State"]["Name"] == "shutting-down"
+    live = [{"Name": "instance-state-name", "Values": ["running"]}]
+    assert ec2.describe_instances(Filters=live)["Reservations"][0]["Instances"] == []
+    with pytest.raises(ClientError) as in_use:
+        ec2.delete_volume(VolumeId=volume)
+    assert code(in_use) == "VolumeInUse"
 
 
 def test_slow_table_and_queue_deletes(strict_aws: StrictAws) -> None:

@@ -237,7 +237,7 @@ def lambda_interface(ec2: Any, subnet: str) -> str:
     return str(created["NetworkInterface"]["NetworkInterfaceId"])
 
 
-# Under strict AWS (testing/strict_aws.py): deletes refused while dependencies exist, NAT
+# Under strict AWS (testing/strict_aws/): deletes refused while dependencies exist, NAT
 # gateways `deleting` for a while.
 
 
@@ -369,6 +369,58 @@ def test_a_nat_gateway_deleting_past_the_deadline_is_an_error_not_a_hang(
         f"to be deleted: {nat} (AWS releases them in its own time; a later stop or reap retries)"
     )
     assert ("aws:ec2:subnet", network["aws:ec2:subnet"]) in keys(result.remaining)
+
+
+def instance_with_volume_and_group(ec2: Any) -> dict[str, str]:
+    """A marked instance in a marked group, with a marked data volume attached: kind -> id."""
+    group = ec2.create_security_group(
+        GroupName="s1-web", Description="web", TagSpecifications=spec("security-group")
+    )["GroupId"]
+    instance = ec2.run_instances(
+        ImageId=AMI, MinCount=1, MaxCount=1, SecurityGroupIds=[group],
+        TagSpecifications=spec("instance"),
+    )["Instances"][0]  # fmt: skip
+    zone = instance["Placement"]["AvailabilityZone"]
+    volume = ec2.create_volume(AvailabilityZone=zone, Size=1, TagSpecifications=spec("volume"))
+    ec2.attach_volume(
+        VolumeId=volume["VolumeId"], InstanceId=instance["InstanceId"], Device="/dev/sdf"
+    )
+    return {
+        "aws:ec2:instance": instance["InstanceId"], "aws:ec2:volume": volume["VolumeId"],
+        "aws:ec2:security-group": group,
+    }  # fmt: skip
+
+
+def test_volumes_and_groups_wait_for_their_instance_to_terminate(
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WAIT_ENV, "30")
+    made = instance_with_volume_and_group(strict_aws.moto("ec2"))
+    strict_aws.slow_delete("ec2:TerminateInstances", 3.0)  # `shutting-down` meanwhile
+
+    result = swept(strict_aws.env)
+
+    assert result.remaining == [] and result.failed == []
+    assert set(made.items()) <= keys(result.removed)
+    assert refusals(strict_aws) == []
+
+
+def test_an_instance_shutting_down_past_the_deadline_is_an_error_not_a_hang(
+    strict_aws: StrictAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WAIT_ENV, "0.2")
+    made = instance_with_volume_and_group(strict_aws.moto("ec2"))
+    instance, volume = made["aws:ec2:instance"], made["aws:ec2:volume"]
+    strict_aws.slow_delete("ec2:TerminateInstances", 600.0)
+
+    result = swept(strict_aws.env, max_passes=2)
+
+    assert ("aws:ec2:instance", instance) in keys(result.removed)  # shutting down: gone
+    assert errors(result)[("aws:ec2:volume", volume)] == (
+        f"DependencyTimeout: gave up after 0.2 s waiting for instances to terminate: {instance} "
+        "(AWS releases them in its own time; a later stop or reap retries)"
+    )
+    assert ("aws:ec2:security-group", made["aws:ec2:security-group"]) in keys(result.remaining)
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])
@@ -550,20 +602,29 @@ def test_instance_profiles_go_with_the_session_and_a_foreign_one_only_loses_the_
     assert profiles == {"older": [], "o2-profile": []}
 
 
-def test_a_policy_bounding_a_session_role_goes_with_it(aws: Clients, env: dict[str, str]) -> None:
-    iam = aws("iam")
+def test_a_policy_bounding_a_foreign_role_is_reported_never_stripped_from_it(
+    strict_aws: StrictAws,
+) -> None:
+    iam = strict_aws.moto("iam")
     policy = iam.create_policy(
         PolicyName="s1-boundary", PolicyDocument=json.dumps(DOCUMENT), Tags=tag_list(SESSION)
     )["Policy"]["Arn"]
-    iam.create_role(
-        RoleName="s1-bounded", AssumeRolePolicyDocument=json.dumps(TRUST),
-        PermissionsBoundary=policy, Tags=tag_list(SESSION),
-    )  # fmt: skip
+    for name, tags in (("s1-bounded", tag_list(SESSION)), ("someone", [])):
+        iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+            PermissionsBoundary=policy, Tags=tags,
+        )  # fmt: skip
 
-    result = swept(env)
+    result = swept(strict_aws.env, max_passes=2)
 
-    assert result.remaining == []
-    assert keys(result.removed) == {("aws:iam:role", "s1-bounded"), ("aws:iam:policy", policy)}
+    assert keys(result.removed) == {("aws:iam:role", "s1-bounded")}
+    assert keys(result.remaining) == {("aws:iam:policy", policy)}
+    assert errors(result)[("aws:iam:policy", policy)] == (
+        f"BoundaryInUse: {policy} is the permissions boundary of role someone: labrun never "
+        "removes a boundary from what is not the session's (it would widen its rights)"
+    )
+    role = iam.get_role(RoleName="someone")["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == policy
 
 
 def key_and_certificate() -> tuple[str, str]:

@@ -21,7 +21,8 @@ forwards each call to moto, unless a rule of the test says otherwise:
   AWS (50-200 ms a call); calls in flight at once wait together;
 - `slow_delete("ec2:DeleteNatGateway", seconds)`: the delete is accepted at once but happens
   that much later. A NAT gateway is `deleting` meanwhile (and still holds its address and
-  subnet), a DynamoDB table is `DELETING` (a second delete is refused), an SQS queue keeps
+  subnet), an instance `shutting-down` (still holding its volumes and groups), a DynamoDB
+  table is `DELETING` (a second delete is refused), an SQS queue keeps
   being listed.
 
 Rules name calls the way AWS's own AccessDenied messages do, `prefix:Operation`

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from testing.strict_aws.missing import bounded_roles
 from testing.strict_aws.wire import Answer, Backend, Request, error
 
 Check = Callable[[Backend, Request], Iterator[str]]  # yields what still depends on it
@@ -286,3 +287,4 @@ def _policy_users(strict: Backend, request: Request) -> Iterator[str]:
                             ("PolicyGroups", "GroupName")):  # fmt: skip
         yield from (entity[field_name] for entity in entities.get(key, []))
     yield from (v["VersionId"] for v in versions if not v["IsDefaultVersion"])
+    yield from (name for name, _ in bounded_roles(strict, arn))  # as a boundary: moto lets go

@@ -1,9 +1,12 @@
 """AWS APIs that moto does not implement, emulated by the proxy where a test needs them.
 
-IAM service-specific credentials (the CodeCommit and Keyspaces passwords of a user): moto
-answers their calls with a 500. The proxy keeps them itself, in memory, and refuses
-DeleteUser with DeleteConflict while the user has one, as AWS does. They are not
-dependency rules (`dependencies(False)` does not turn this off): moto has nothing to say.
+- IAM service-specific credentials (the CodeCommit and Keyspaces passwords of a user): moto
+  answers their calls with a 500. The proxy keeps them itself, in memory, and refuses
+  DeleteUser with DeleteConflict while the user has one, as AWS does. This is not a
+  dependency rule (`dependencies(False)` does not turn it off): moto has nothing to say.
+- ListEntitiesForPolicy with PolicyUsageFilter=PermissionsBoundary: moto ignores the filter
+  and answers with the policy's attachments. The proxy answers with the roles whose
+  permissions boundary the policy is (moto keeps roles' boundaries, not users').
 """
 
 from __future__ import annotations
@@ -44,6 +47,19 @@ class Missing:
 
     def answer(self, strict: Backend, request: Request) -> Answer | None:
         """The answer to `request` when it is an emulated call, else None (moto answers)."""
+        if (
+            request.action == "iam:ListEntitiesForPolicy"
+            and request.param("PolicyUsageFilter") == "PermissionsBoundary"
+        ):
+            roles = "".join(
+                f"<member><RoleName>{name}</RoleName><RoleId>{id}</RoleId></member>"
+                for name, id in bounded_roles(strict, request.param("PolicyArn"))
+            )
+            inner = (
+                "<PolicyGroups/><PolicyUsers/>"
+                f"<PolicyRoles>{roles}</PolicyRoles><IsTruncated>false</IsTruncated>"
+            )
+            return _ok(request.operation, inner)
         user = request.param("UserName")
         with self._lock:
             mine = [c for c in self._credentials.values() if c.user == user]
@@ -79,3 +95,15 @@ def _ok(operation: str, inner: str) -> Answer:
         f"{metadata}</{operation}Response>"
     )
     return Answer(200, {"Content-Type": "text/xml", "x-strict-aws": "emulated"}, xml.encode())
+
+
+def bounded_roles(strict: Backend, policy: str) -> list[tuple[str, str]]:
+    """(name, id) of the roles whose permissions boundary is `policy`."""
+    iam = strict.moto("iam")
+    found = []
+    for page in iam.get_paginator("list_roles").paginate():
+        for listed in page["Roles"]:
+            role = iam.get_role(RoleName=listed["RoleName"])["Role"]
+            if role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == policy:
+                found.append((role["RoleName"], role["RoleId"]))
+    return found

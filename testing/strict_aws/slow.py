@@ -1,5 +1,6 @@
 """Slow deletes: the answer AWS gives at once, and what it says while the delete goes on
-(a NAT gateway `deleting`, a DynamoDB table `DELETING`, an SQS queue still listed)."""
+(a NAT gateway `deleting`, an instance `shutting-down`, a DynamoDB table `DELETING`, an SQS
+queue still listed)."""
 
 from __future__ import annotations
 
@@ -79,8 +80,32 @@ def _table_in_use(request: Request, id: str) -> Answer:
     return error(request, 400, "ResourceInUseException", message)
 
 
+def _instance_id(strict: Backend, request: Request) -> str | None:
+    """The one instance of a TerminateInstances call (the sweep ends them one by one)."""
+    id = request.param("InstanceId.1")
+    if not id or "InstanceId.2" in request.params:
+        return None  # several at once: moto answers, at once
+    try:
+        answer = strict.moto("ec2", request.region).describe_instances(InstanceIds=[id])
+    except Exception:
+        return None
+    states = [i["State"]["Name"] for r in answer["Reservations"] for i in r["Instances"]]
+    return id if any(s not in ("shutting-down", "terminated") for s in states) else None
+
+
+def _instance_accepted(strict: Backend, request: Request, id: str) -> Answer:
+    return _instance_again(request, id)
+
+
+def _instance_again(request: Request, id: str) -> Answer:
+    shutting_down = "<currentState><code>32</code><name>shutting-down</name></currentState>"
+    item = f"<item><instanceId>{id}</instanceId>{shutting_down}</item>"
+    return ok_xml("TerminateInstances", f"<instancesSet>{item}</instancesSet>")
+
+
 SLOW_DELETES: dict[str, SlowDelete] = {
     "ec2:DeleteNatGateway": SlowDelete(_nat_id, _nat_accepted, _nat_again),
+    "ec2:TerminateInstances": SlowDelete(_instance_id, _instance_accepted, _instance_again),
     "sqs:DeleteQueue": SlowDelete(_queue_id, _queue_accepted, _queue_again),
     "dynamodb:DeleteTable": SlowDelete(_table_id, _table_accepted, _table_in_use),
 }
@@ -98,6 +123,27 @@ def _nat_states(strict: Backend, request: Request, answer: Answer) -> Answer:
                 continue
             state.text = "deleting"
             if wanted and "deleting" not in wanted:
+                holder.remove(item)
+    ET.register_namespace("", ns.strip("{}"))
+    return Answer(answer.status, answer.headers, ET.tostring(root, xml_declaration=True))
+
+
+def _instance_states(strict: Backend, request: Request, answer: Answer) -> Answer:
+    """DescribeInstances: `shutting-down` for an instance whose slow termination is under
+    way (left out when the call's state filter does not ask for it)."""
+    root = ET.fromstring(answer.body)
+    ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+    wanted = _filter_values(request.params, "instance-state-name")
+    for holder in root.iter(f"{ns}instancesSet"):
+        for item in list(holder):
+            id, state = item.find(f"{ns}instanceId"), item.find(f"{ns}instanceState")
+            if id is None or state is None or not strict.pending(id.text or ""):
+                continue
+            for field, value in (("code", "32"), ("name", "shutting-down")):
+                element = state.find(f"{ns}{field}")
+                if element is not None:
+                    element.text = value
+            if wanted and "shutting-down" not in wanted:
                 holder.remove(item)
     ET.register_namespace("", ns.strip("{}"))
     return Answer(answer.status, answer.headers, ET.tostring(root, xml_declaration=True))
@@ -123,5 +169,6 @@ def _table_state(strict: Backend, request: Request, answer: Answer) -> Answer:
 
 STATE_REWRITES: dict[str, Callable[[Backend, Request, Answer], Answer]] = {
     "ec2:DescribeNatGateways": _nat_states,
+    "ec2:DescribeInstances": _instance_states,
     "dynamodb:DescribeTable": _table_state,
 }

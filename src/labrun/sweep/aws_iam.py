@@ -19,7 +19,6 @@ from labrun.sweep.aws_types import (
     arn_pattern,
     claim,
     described,
-    error_code,
     gone_ok,
     moment,
     pages,
@@ -82,10 +81,6 @@ def held_role_marks(iam: Client, profile: dict[str, object]) -> dict[str, str] |
     role_created = moment(role.get("CreateDate"))
     if role_created is None or created < role_created:
         return None
-    try:
-        tags = tag_dict(pages(iam, "list_role_tags", "Tags", RoleName=role["RoleName"]))
-    except Exception as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return None
-        raise
+    answer = described(iam.list_role_tags, RoleName=role["RoleName"])
+    tags = tag_dict(answer["Tags"]) if answer else {}  # a role has at most 50 tags: one page
     return tags if SESSION_TAG in tags else None

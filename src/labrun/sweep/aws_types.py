@@ -242,11 +242,11 @@ LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 def wait_for_shutdowns(ec2: Client, filters: list[dict[str, Any]]) -> None:
     """Wait (bounded) until the instances matching `filters` that are shutting down are
     terminated."""
-    state = {"Name": "instance-state-name", "Values": ["shutting-down"]}
 
     def shutting_down() -> list[str]:
-        reservations = pages(ec2, "describe_instances", "Reservations", Filters=[*filters, state])
-        return [i["InstanceId"] for r in reservations for i in r["Instances"]]
+        reservations = pages(ec2, "describe_instances", "Reservations", Filters=filters)
+        instances = [i for r in reservations for i in r["Instances"]]
+        return [i["InstanceId"] for i in instances if i["State"]["Name"] == "shutting-down"]
 
     wait_until_gone("instances to terminate", shutting_down)
 
@@ -467,14 +467,15 @@ def released_by_aws(interface: dict[str, Any]) -> bool:
 
 
 def nat_gateways(ec2: Client, *filters: dict[str, Any]) -> list[dict[str, Any]]:
-    """The NAT gateways matching `filters` still being created, in use or being deleted:
-    until deleted, they hold their elastic IP and their subnet."""
-    live = {"Name": "state", "Values": ["pending", "available", "deleting"]}
-    return list(pages(ec2, "describe_nat_gateways", "NatGateways", Filter=[*filters, live]))
+    """The NAT gateways matching `filters` that are being deleted: until deleted, they hold
+    their elastic IP and their subnet. (One still in use is not waited for: its delete
+    failed, or it is not the session's; what it holds fails at once, saying so.)"""
+    gateways = pages(ec2, "describe_nat_gateways", "NatGateways", Filter=list(filters))
+    return [gateway for gateway in gateways if gateway.get("State") == "deleting"]
 
 
 def nat_holders(ec2: Client, allocation: str) -> list[str]:
-    """The NAT gateways not yet deleted that hold the elastic IP `allocation`."""
+    """The NAT gateways being deleted that still hold the elastic IP `allocation`."""
     return [
         gateway["NatGatewayId"]
         for gateway in nat_gateways(ec2)
