@@ -230,8 +230,9 @@ def test_a_store_of_an_older_schema_gains_the_meter_columns_and_hint_levels(
     store = SessionStore(path)
     session = insert(store)
     with sqlite3.connect(path) as db:  # what a store made by the previous labrun looks like
-        db.execute("ALTER TABLE sessions DROP COLUMN hourly_usd")
-        db.execute("ALTER TABLE sessions DROP COLUMN budget_usd")
+        later = ["holder_started", "lease_generation", "identity", "hard_expires_at"]
+        for column in ["hourly_usd", "budget_usd", *later, "installation"]:  # later ones too
+            db.execute(f"ALTER TABLE sessions DROP COLUMN {column}")
         db.execute("DROP TABLE hint_levels")
         db.execute("PRAGMA user_version = 1")
     reopened = SessionStore(path)

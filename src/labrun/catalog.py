@@ -112,3 +112,16 @@ def all_labs(labs_dir: Path | None = None) -> tuple[list[Lab], list[ManifestErro
             except ManifestError as exc:
                 broken.append(exc)
     return [found[k] for k in sorted(found)], broken
+
+
+def shadowed_bundled(labs: list[Lab]) -> dict[str, Path]:
+    """The bundled labs that `labs` (from all_labs) hide: a lab from --labs-dir or
+    LABRUN_LABS_PATH with a bundled lab's id runs instead of it, check.py included, so
+    `labrun list` names it. Maps the id to the hidden bundled lab's folder."""
+    bundled = bundled_labs_dir().resolve()
+    hidden: dict[str, Path] = {}
+    for lab in labs:
+        original = bundled / lab.id
+        if lab.path.parent != bundled and (original / "lab.toml").is_file():
+            hidden[lab.id] = original
+    return hidden

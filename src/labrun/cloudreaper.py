@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any, TypeVar
 
 from labrun import reaperpackage
 from labrun.errors import BadInput, LabrunError
-from labrun.sweep.aws import boto_session, client
+from labrun.sweep.aws import client
 from labrun.sweep.aws_types import error_code
 
 PREFIX = "labrun-reaper"
@@ -85,9 +84,9 @@ class CloudStatus:
 
 def current_env() -> dict[str, str]:
     """The AWS settings of this shell (credentials, profile, region, endpoint)."""
-    from labrun.environment import AWS_PASSTHROUGH
+    from labrun.awsenv import passthrough
 
-    return {k: os.environ[k] for k in AWS_PASSTHROUGH if os.environ.get(k)}
+    return passthrough()
 
 
 def function_name(owner: str | None) -> str:
@@ -99,7 +98,9 @@ def function_name(owner: str | None) -> str:
 
 
 def region_of(env: Mapping[str, str]) -> str:
-    region = boto_session(env).region_name
+    from labrun.awsenv import resolve_region
+
+    region = resolve_region(env)
     if not region:
         raise BadInput("no AWS region: set AWS_REGION (or a region in your AWS profile)")
     return str(region)

@@ -7,13 +7,17 @@ from typing import Any
 from labrun.errors import LabrunError
 
 
-def client(timeout: int = 10) -> Any:
-    """A Docker SDK client, or None when no engine answers."""
+def client(timeout: int = 10, host: str | None = None) -> Any:
+    """A Docker SDK client of `host` (default: DOCKER_HOST, else the default socket), or
+    None when no engine answers."""
     import docker
     from docker.errors import DockerException
 
     try:
-        engine = docker.from_env(timeout=timeout)
+        if host:
+            engine = docker.DockerClient(base_url=host, timeout=timeout)
+        else:
+            engine = docker.from_env(timeout=timeout)
         engine.ping()
     except (DockerException, OSError):
         return None

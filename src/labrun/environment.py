@@ -1,18 +1,19 @@
-"""The environment a session's tools see: Terraform, the checker and the learner's shell."""
+"""The environment a session's tools see: Terraform, the checker and the learner's shell.
+
+It is built from the session's recorded cloud identity (identity.py), not from the shell
+the command runs in, and it holds no credential of the user's: the tools take those from
+the environment they run in (the local cloud's fixed, public keys aside).
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 
+from labrun import identity, localcloud
+from labrun.identity import CloudIdentity
 from labrun.manifest import Manifest
 from labrun.session import Session
-
-AWS_PASSTHROUGH = (
-    "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-)  # fmt: skip
 
 
 def needs_local_cloud(manifest: Manifest, target: str) -> bool:
@@ -20,20 +21,24 @@ def needs_local_cloud(manifest: Manifest, target: str) -> bool:
     return target == "local" and "aws" in manifest.requires
 
 
+def identity_of(session: Session) -> CloudIdentity:
+    """The session's recorded identity; for a session recorded before identities were,
+    what this shell reaches (as labrun did then)."""
+    if session.identity is not None:
+        return session.identity
+    return identity.capture(session.target, (), None, localcloud.REGION)
+
+
 def session_env(session: Session, cloud_endpoint: str | None) -> dict[str, str]:
     """`export`-able variables that put a process in the session's cloud."""
-    from labrun import localcloud
-
+    recorded = identity_of(session)
     env: dict[str, str] = {}
     if cloud_endpoint:
         env.update(localcloud.aws_env(cloud_endpoint))
     elif session.target == "aws":
-        # Your own AWS settings, as the AWS CLI would use them (an emulator's endpoint too).
-        for key in AWS_PASSTHROUGH:
-            if os.environ.get(key):
-                env[key] = os.environ[key]
-    if os.environ.get("DOCKER_HOST"):
-        env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]
+        env.update(recorded.aws_env())
+    if recorded.docker_host:
+        env["DOCKER_HOST"] = recorded.docker_host
     env["LABRUN_SESSION"] = session.id
     return env
 
@@ -42,8 +47,6 @@ def cloud_endpoint_for(manifest: Manifest, session: Session) -> str | None:
     """Start (or reuse) the embedded cloud when the session needs it; its endpoint."""
     if not needs_local_cloud(manifest, session.target):
         return None
-    from labrun import localcloud
-
     return localcloud.ensure_running().endpoint
 
 

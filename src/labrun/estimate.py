@@ -131,16 +131,14 @@ def of_lab(
     lab: Lab, target: str, ttl: timedelta, progress: ProgressCallback | None = None
 ) -> Estimate:
     """Plan `lab` for `target` (nothing is created) and estimate the plan."""
-    import os
-
-    from labrun import localcloud
+    from labrun import awsenv, localcloud
     from labrun.plan import plan_lab
 
     document = plan_lab(lab, target, ttl, progress)
     if target == "local":
         region: str | None = localcloud.REGION
     else:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        region = awsenv.resolve_region(awsenv.passthrough())
     return of_document(document, ttl, lab.manifest, region)
 
 
@@ -183,11 +181,14 @@ def before_apply(
     """Plan the session's prepared module to a plan file, price and check that plan, record
     the estimate, and refuse what must not apply.
 
+    The regions the plan names (a provider block's, a resource's own) are added to the
+    session's recorded identity, so that its teardown sweeps them too.
+
     Returns the plan file that was priced: the start applies exactly that file, so nothing
     it did not price can be applied. None when the module is provably free (Terraform's
     builtin provider only): no plan is made and the start applies in one Terraform process.
     """
-    from labrun import plan, tfmodule
+    from labrun import awsenv, plan, tfmodule
     from labrun.sessionmodule import terraform_for
 
     info = tfmodule.cached_module_info(session.terraform_dir, session.workdir / "module.json")
@@ -196,9 +197,12 @@ def before_apply(
         store.update(session.id, hourly_usd=0.0, budget_usd=budget)
         return None
     document = plan.make_plan(terraform_for(session, env), progress) if planned else None
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    region = awsenv.resolve_region(env)
     found = of_document(document, session.expires_at - session.created_at, manifest, region)
     store.journal(session.id, "estimate", found.to_json())
+    if session.identity is not None:  # the regions the plan names are swept at teardown too
+        named = [row.resource.region for row in found.rows if row.resource.is_aws]
+        store.update(session.id, identity=session.identity.with_regions(named))
     why = refusal(found, budget)
     # A refused plan is never applied: the session's meter stays at $0.
     store.update(session.id, hourly_usd=0.0 if why else found.hourly_usd, budget_usd=budget)

@@ -18,8 +18,23 @@ def labrun_home() -> Path:
     else:
         state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
         home = Path(state) / "labrun"
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _private(home, 0o700)  # sessions' states and logs live here: the user's alone
     return home.resolve()
+
+
+def _private(path: Path, mode: int) -> None:
+    if path.stat().st_mode & 0o777 != mode:
+        path.chmod(mode)
+
+
+def private_file(path: Path, create: bool = True) -> None:
+    """Make `path` readable and writable by the user alone (created empty if `create`)."""
+    if create:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    elif not path.exists():
+        return
+    _private(path, 0o600)
 
 
 def cache_dir() -> Path:
@@ -71,9 +86,27 @@ def owner() -> str:
     generated = "lr-" + secrets.token_hex(4)
     # O_EXCL: when two processes race, both end up with the one that was written first.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(generated + "\n")
+    return generated
+
+
+def installation_id() -> str:
+    """This LABRUN_HOME's id, generated once: it marks what this installation creates, so
+    that two installations sharing one LABRUN_OWNER can tell each other's sessions apart."""
+    path = labrun_home() / "installation"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:  # O_EXCL: when two processes race, both end up with the one written first
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    generated = "i-" + secrets.token_hex(6)
     with os.fdopen(fd, "w") as f:
         f.write(generated + "\n")
     return generated

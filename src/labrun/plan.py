@@ -164,7 +164,7 @@ def plan_lab(
     created and no session is recorded."""
     import tempfile
 
-    from labrun import environment, tfmodule
+    from labrun import environment, identity, localcloud, tfmodule
     from labrun.catalog import check_target
     from labrun.home import logs_dir, owner
     from labrun.session import Session, new_session_id, utcnow
@@ -177,6 +177,7 @@ def plan_lab(
         draft = Session(
             id=new_session_id(), lab=lab.id, lab_dir=lab.path, target=target, status="provisioning",
             created_at=now, expires_at=now + ttl, owner=owner(), workdir=Path(tmp),
+            identity=identity.capture(target, lab.manifest.requires, None, localcloud.REGION),
         )  # fmt: skip
         tfmodule.copy_module(lab.terraform_dir, draft.terraform_dir)
         endpoint = _plan_endpoint(lab, target)

@@ -14,11 +14,12 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from labrun import environment, estimate, lease, teardown, tfmodule
+from labrun import awsenv, environment, estimate, identity, lease, localcloud, teardown, tfmodule
 from labrun.catalog import Lab, check_target
 from labrun.durations import format_duration, parse_duration
 from labrun.errors import BadInput, Interrupted, LabrunError, LeaseLost
-from labrun.home import owner, sessions_dir
+from labrun.home import installation_id, owner, sessions_dir
+from labrun.identity import CloudIdentity
 from labrun.session import LIVE_STATUSES, Session, new_session_id, utcnow
 from labrun.sessionmodule import prepare_module, terraform_for
 from labrun.store import FIRST_GENERATION, SessionStore
@@ -39,25 +40,34 @@ def resolve_ttl(lab: Lab, ttl: str | None) -> timedelta:
     return wanted
 
 
-def preflight(lab: Lab, target: str) -> tfmodule.ModuleInfo:
-    """What must hold before anything is created; the module's declarations."""
+def preflight(lab: Lab, target: str) -> tuple[tfmodule.ModuleInfo, CloudIdentity]:
+    """What must hold before anything is created: the module's declarations, and what the
+    session will run against (its cloud identity, recorded with it)."""
     check_target(lab, target)
     terraform_command()  # a LABRUN_TERRAFORM that names nothing fails here
+    account = None
     if target == "aws":
         from labrun import config
-        from labrun.environment import AWS_PASSTHROUGH
 
-        config.require_allowed_account(
-            {k: os.environ[k] for k in AWS_PASSTHROUGH if k in os.environ}
-        )
+        shell = awsenv.passthrough()
+        account = config.require_allowed_account(shell)
+        if awsenv.resolve_region(shell) is None:
+            raise BadInput(
+                "--target aws: no AWS region is set (AWS_REGION, AWS_DEFAULT_REGION, or "
+                f"`region` in your profile in {awsenv.config_file(shell)})"
+            )
     if "docker" in lab.manifest.requires:
         from labrun import dockerengine
 
         dockerengine.require_engine()
-    return tfmodule.inspect_module(lab.terraform_dir)  # a module Terraform cannot read fails here
+    info = tfmodule.inspect_module(lab.terraform_dir)  # a module Terraform cannot read fails
+    recorded = identity.capture(target, lab.manifest.requires, account, localcloud.REGION)
+    return info, recorded
 
 
-def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -> Session:
+def create_session(
+    store: SessionStore, lab: Lab, target: str, ttl: timedelta, where: CloudIdentity | None = None
+) -> Session:
     """Record the session (status provisioning) and lay out its work folder."""
     now = utcnow()
     for _ in range(20):
@@ -65,13 +75,14 @@ def create_session(store: SessionStore, lab: Lab, target: str, ttl: timedelta) -
         session = Session(
             id=session_id, lab=lab.id, lab_dir=lab.path, target=target, status="provisioning",
             created_at=now, expires_at=now + ttl, owner=owner(),
-            workdir=sessions_dir() / session_id,
+            workdir=sessions_dir() / session_id, identity=where,
+            hard_expires_at=now + lab.manifest.max_ttl, installation=installation_id(),
         )  # fmt: skip
         if store.insert(session, lease.process_started(os.getpid())):
             break
     else:
         raise LabrunError("could not draw a free session id")
-    session.workdir.mkdir(parents=True)
+    session.workdir.mkdir(mode=0o700, parents=True)
     session.logs_dir.mkdir()
     shutil.copy2(lab.path / "lab.toml", session.workdir / "lab.toml")
     if lab.files_dir.is_dir():
@@ -99,11 +110,11 @@ def start(
     uses it) or a session that stays listed: `Interrupted` then names it and how to stop it.
     """
     duration = resolve_ttl(lab, ttl)
-    info = preflight(lab, target)
+    info, where = preflight(lab, target)
     # A Ctrl-C waits until the start can clean up after it: never a session left unnamed.
     held_back = _HeldBack()
     try:
-        session = create_session(store, lab, target, duration)
+        session = create_session(store, lab, target, duration, where)
         (session.workdir / "module.json").write_text(json.dumps(info.to_json()))
     except BaseException:
         held_back.restore()

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from labrun.identity import CloudIdentity
+
 if TYPE_CHECKING:
     from labrun.manifest import Manifest
 
@@ -17,6 +19,10 @@ STATUSES = ("provisioning", "active", "tearing-down", "ended", "failed")
 # incomplete stays "tearing-down" (live) until a stop or the reaper finishes it.
 LIVE_STATUSES = ("provisioning", "active", "tearing-down")
 _ALPHABET = string.ascii_lowercase + string.digits
+# The mark `labrun extend` never needs to move: an installation that does not know the
+# session (`reap --all-owners`) may tear its resources down once it has passed.
+HARD_EXPIRES_TAG = "labrun:hard-expires-at"
+INSTALLATION_TAG = "labrun:installation"  # which LABRUN_HOME made it (home.installation_id)
 
 
 def new_session_id() -> str:
@@ -52,7 +58,10 @@ class Session:
     owner: str
     workdir: Path
     outputs: dict[str, Any] = field(default_factory=dict)
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # never a credential of the user's
+    identity: CloudIdentity | None = None  # None: recorded by a labrun before identities
+    hard_expires_at: datetime | None = None  # created_at + max_ttl: no extend goes past it
+    installation: str = ""  # the LABRUN_HOME that recorded it ("" before installation ids)
 
     @property
     def workspace(self) -> Path:
@@ -81,6 +90,8 @@ class Session:
             "labrun:lab": self.lab,
             "labrun:owner": self.owner,
             "labrun:expires-at": rfc3339(self.expires_at),
+            **({HARD_EXPIRES_TAG: rfc3339(self.hard_expires_at)} if self.hard_expires_at else {}),
+            **({INSTALLATION_TAG: self.installation} if self.installation else {}),
         }
 
     def labels(self) -> dict[str, str]:

@@ -17,8 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from labrun.awsenv import CREDENTIALS, without_credentials
 from labrun.errors import BadInput, LabrunError, LeaseLost
-from labrun.home import labrun_home
+from labrun.home import labrun_home, private_file
+from labrun.identity import CloudIdentity
 from labrun.session import LIVE_STATUSES, STATUSES, Session, parse_rfc3339, rfc3339, utcnow
 
 SCHEMA = """
@@ -39,7 +41,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     hourly_usd REAL,
     budget_usd REAL,
     holder_started INTEGER,
-    lease_generation INTEGER NOT NULL DEFAULT 0
+    lease_generation INTEGER NOT NULL DEFAULT 0,
+    identity TEXT,
+    hard_expires_at TEXT,
+    installation TEXT
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -66,10 +71,11 @@ CREATE INDEX IF NOT EXISTS journal_by_session ON journal(session_id, seq);
 CREATE INDEX IF NOT EXISTS attempts_by_session ON attempts(session_id, seq);
 """
 # Bumped whenever SCHEMA changes; a store of another version is refused, not misread.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # What brings a store of an older version to the next one (2: the cost meter's columns;
 # 3: how many hint levels each task has revealed; 4: the lease holder's process start time
-# and the lease's generation, its fence).
+# and the lease's generation, its fence; 5: the cloud identity, the hard expiry and the
+# installation, and the credentials older versions kept in `env` are erased).
 MIGRATIONS = {
     1: (
         "ALTER TABLE sessions ADD COLUMN hourly_usd REAL",
@@ -82,6 +88,14 @@ MIGRATIONS = {
     3: (
         "ALTER TABLE sessions ADD COLUMN holder_started INTEGER",
         "ALTER TABLE sessions ADD COLUMN lease_generation INTEGER NOT NULL DEFAULT 0",
+    ),
+    4: (
+        "ALTER TABLE sessions ADD COLUMN identity TEXT",
+        "ALTER TABLE sessions ADD COLUMN hard_expires_at TEXT",
+        "ALTER TABLE sessions ADD COLUMN installation TEXT",
+        "UPDATE sessions SET env = json_remove(env, "
+        + ", ".join(f"'$.{key}'" for key in CREDENTIALS)
+        + ") WHERE target != 'local'",
     ),
 }
 
@@ -105,6 +119,9 @@ class SessionStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        private_file(path)  # SQLite gives the WAL files it creates the store's mode
+        for suffix in ("-wal", "-shm"):  # ones an older labrun made
+            private_file(path.with_name(path.name + suffix), create=False)
         self._initialise()
 
     def _initialise(self, attempts: int = 50) -> None:
@@ -183,13 +200,16 @@ class SessionStore:
                 db.execute(
                     "INSERT INTO sessions (id, lab, lab_dir, target, status, created_at, "
                     "expires_at, owner, workdir, outputs, env, holder_pid, heartbeat_at, "
-                    "holder_started, lease_generation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "holder_started, lease_generation, identity, hard_expires_at, installation) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         session.id, session.lab, str(session.lab_dir), session.target,
                         session.status, rfc3339(session.created_at), rfc3339(session.expires_at),
                         session.owner, str(session.workdir), json.dumps(session.outputs),
-                        json.dumps(session.env), os.getpid(), rfc3339(utcnow()),
-                        holder_started, FIRST_GENERATION,
+                        _to_column(_stored_env(session.target, session.env)), os.getpid(),
+                        rfc3339(utcnow()), holder_started, FIRST_GENERATION,
+                        _to_column(session.identity), _to_column(session.hard_expires_at),
+                        session.installation,
                     ),
                 )  # fmt: skip
                 _journal(db, session.id, "created", {"lab": session.lab, "target": session.target})
@@ -198,10 +218,10 @@ class SessionStore:
         return True
 
     def update(self, session_id: str, fence: int | None = None, **fields: Any) -> None:
-        """Change some fields of a session (status, outputs, env, expires_at, and its cost
-        meter: hourly_usd, budget_usd). With `fence` (a lease generation), only while the
-        lease is still of that generation: LeaseLost otherwise."""
-        allowed = {"status", "outputs", "env", "expires_at", "hourly_usd", "budget_usd"}
+        """Change some fields of a session (status, outputs, env, expires_at, identity, and
+        its cost meter: hourly_usd, budget_usd). With `fence` (a lease generation), only while
+        the lease is still of that generation: LeaseLost otherwise."""
+        allowed = {"status", "outputs", "env", "expires_at", "identity", "hourly_usd", "budget_usd"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
@@ -211,6 +231,10 @@ class SessionStore:
         assignments = ", ".join(f"{k} = :{k}" for k in values)
         where = "id = :id" + ("" if fence is None else " AND lease_generation = :fence")
         with self._write() as db:
+            if "env" in fields:  # a credential is never stored, whoever passes it
+                row = db.execute("SELECT target FROM sessions WHERE id = ?", (session_id,))
+                target = (row.fetchone() or {"target": ""})["target"]
+                values["env"] = _to_column(_stored_env(target, fields["env"]))
             changed = db.execute(
                 f"UPDATE sessions SET {assignments} WHERE {where}",
                 {**values, "id": session_id, "fence": fence},
@@ -428,7 +452,17 @@ def _journal(db: sqlite3.Connection, session_id: str, event: str, detail: dict[s
     )
 
 
+def _stored_env(target: str, env: dict[str, str]) -> dict[str, str]:
+    """What of a session's env is stored: never a credential (the local cloud's fixed,
+    public ones aside: they open nothing but the emulator)."""
+    return env if target == "local" else without_credentials(env)
+
+
 def _to_column(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, CloudIdentity):
+        return json.dumps(value.to_json())
     if isinstance(value, dict):
         return json.dumps(value, default=str)
     if hasattr(value, "tzinfo"):
@@ -449,4 +483,7 @@ def _from_row(row: sqlite3.Row) -> Session:
         workdir=Path(row["workdir"]),
         outputs=json.loads(row["outputs"]),
         env=json.loads(row["env"]),
+        identity=CloudIdentity.from_json(json.loads(row["identity"])) if row["identity"] else None,
+        hard_expires_at=parse_rfc3339(row["hard_expires_at"]) if row["hard_expires_at"] else None,
+        installation=row["installation"] or "",
     )

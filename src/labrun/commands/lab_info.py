@@ -28,11 +28,13 @@ def list_labs(labs_dir: Path | None, as_json: bool) -> int:
     """
     from rich.table import Table
 
-    from labrun.catalog import all_labs
+    from labrun.catalog import all_labs, shadowed_bundled
     from labrun.mirror import provider_needs
 
     labs, broken = all_labs(labs_dir)
     needs = {lab.id: provider_needs(lab) for lab in labs}
+    hidden = shadowed_bundled(labs)
+    lab_by_id = {lab.id: lab for lab in labs}
     if as_json:
         print_json(
             {
@@ -43,6 +45,7 @@ def list_labs(labs_dir: Path | None, as_json: bool) -> int:
                         "ttl": format_duration(lab.manifest.ttl), "targets": lab.manifest.targets,
                         "requires": lab.manifest.requires, "points": lab.manifest.total_points,
                         "path": str(lab.path), **_providers_json(needs[lab.id]),
+                        "shadows": str(hidden[lab.id]) if lab.id in hidden else None,
                     }
                     for lab in labs
                 ],
@@ -63,6 +66,12 @@ def list_labs(labs_dir: Path | None, as_json: bool) -> int:
     console().print(table)
     if any(not n.offline for lab_needs in needs.values() for n in lab_needs):
         console().print(OFFLINE_NOTE, highlight=False)
+    for lab_id, original in hidden.items():
+        err_console().print(
+            f"[yellow]note:[/] {lab_id} comes from {lab_by_id[lab_id].path}, not the bundled "
+            f"one ({original}): its check.py and Terraform run with your credentials",
+            highlight=False,
+        )
     for exc in broken:
         err_console().print(f"skipped a broken lab: {exc}", style="yellow", markup=False)
     console().print("Start one with [bold]labrun start LAB[/]; read it first with labrun show LAB.")

@@ -82,10 +82,12 @@ def plan(
 
 
 def _from_document(path: Path, ttl: str | None) -> Estimate:
-    from labrun import estimate
+    from labrun import awsenv, estimate
     from labrun.plan import load_plan_file
 
-    return estimate.of_document(load_plan_file(path), _duration(ttl or DEFAULT_TTL))
+    # A provider block without a region plans where your AWS settings point, profile included.
+    region = awsenv.resolve_region(awsenv.passthrough())
+    return estimate.of_document(load_plan_file(path), _duration(ttl or DEFAULT_TTL), None, region)
 
 
 def _from_lab(

@@ -32,8 +32,11 @@ def reap(dry_run: bool, all_owners: bool, yes: bool, as_json: bool) -> int:
       - sessions whose provisioning crashed, or whose teardown is unfinished;
       - orphans: resources with this installation's marks whose session is unknown,
         ended, or whose labrun:expires-at has passed.
-    Nothing without labrun's marks is ever touched. Exits 1 when anything failed.
-    Schedule it with `labrun reaper install`.
+    Nothing without labrun's marks is ever touched. Each session and each orphan group
+    is handled on its own: one failure does not stop the others. Exits 1 when anything
+    failed (the list is printed), 3 when a session's AWS account is not the one your
+    credentials reach. Schedule it with `labrun reaper install`: it tears each session
+    down where that session ran (its recorded account, regions and Docker engine).
     """
     from labrun import reaper
     from labrun.home import owner
@@ -44,7 +47,7 @@ def reap(dry_run: bool, all_owners: bool, yes: bool, as_json: bool) -> int:
         print_json(report.to_json())
     else:
         _render(report)
-    return 0 if report.ok else 1
+    return report.exit_code
 
 
 def _render(report: object) -> None:
@@ -64,6 +67,8 @@ def _render(report: object) -> None:
         done = verb if o["removed"] else "would tear down (confirm with --yes)"
         line = f"{done} orphan {o['kind']} {o['name']} of session {o['session']}: {o['why']}"
         out.print(line, markup=False)
+    for warning in report.warnings:
+        out.print(f"warning: {warning}", style="yellow", markup=False)
     for failure in report.failures:
         out.print(f"failed: {failure}", style="red", markup=False)
 
