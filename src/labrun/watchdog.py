@@ -120,12 +120,16 @@ def warn_soon(ids: list[str], expiries: dict[str, str]) -> None:
     for sid in ids:
         expires_at = parse_rfc3339(expiries[sid])
         left = (expires_at - now).total_seconds()
-        if sid in warned or not 0 < left < WARN_UNDER:
+        if sid in warned or left >= WARN_UNDER:
             continue
-        sys.stderr.write(
-            f"labrun: warning: session {sid} has {format_duration(expires_at - now)} left: "
-            f"it is torn down at {expires_at:%H:%M:%S} UTC (`labrun extend {sid} 30m` for more)\n"
-        )
+        if left > 0:
+            sys.stderr.write(
+                f"labrun: warning: session {sid} has {format_duration(expires_at - now)} left: "
+                f"it is torn down at {expires_at:%H:%M:%S} UTC "
+                f"(`labrun extend {sid} 30m` for more)\n"
+            )
+        else:
+            sys.stderr.write(f"labrun: warning: session {sid} has expired: it is torn down now\n")
         with warned_file.open("a") as f:
             f.write(sid + "\n")
 
