@@ -3,6 +3,13 @@
 Target (from the issue): labrun's start + stop of a builtin-provider lab costs at most 1.5x
 plain Terraform's init + apply + destroy of the same module, comparing medians.
 
+With `--lab bench-cloud` (issue 10), the lab needs the local cloud and Docker (one bucket,
+one network), and the targets are absolute: `labrun start` <= 1.0 s, `labrun stop` <= 1.5 s
+(medians). labrun runs in one LABRUN_HOME throughout, as a user's: each start starts the
+local cloud (the stop before stopped it, as it does once no local session is left) and
+each stop sweeps the cloud and the Docker engine. The peer's Terraform reaches a local cloud
+that is already running, and is given the marks as variables.
+
 Both sides run the same Terraform build (the embedded one, `python -m labrun.tfworker`,
 since the machine has no `terraform` binary), one process per command as a user would type
 them, on a fresh copy of benchmarks/labs/bench-builtin. The runs alternate (peer, labrun,
@@ -25,19 +32,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 LABS_DIR = Path(__file__).resolve().parent / "labs"
 LAB = "bench-builtin"
+CLOUD_LAB = "bench-cloud"
 TARGET_RATIO = 1.5
-PEER_VARS = ["-var", "labrun_session=bench"]
+TARGET_START = 1.0  # seconds, bench-cloud
+TARGET_STOP = 1.5
 SIDES = {"peer": "terraform init + apply + destroy", "labrun": "labrun start + stop"}
-PEER_STEPS = {
-    "init": ["init"],
-    "apply": ["apply", "-auto-approve", *PEER_VARS],
-    "destroy": ["destroy", "-auto-approve", *PEER_VARS],
-}
+MARKS = {"labrun:session": "bench", "labrun:owner": "bench-owner"}
+CLOUD_VARS = [
+    "-var", f"labrun_tags={json.dumps(MARKS)}",
+    "-var", f"labrun_labels={json.dumps({k.replace(':', '.'): v for k, v in MARKS.items()})}",
+]  # fmt: skip
+
+
+def peer_steps(lab: str) -> dict[str, list[str]]:
+    variables = ["-var", "labrun_session=bench", *(CLOUD_VARS if lab == CLOUD_LAB else [])]
+    return {
+        "init": ["init"],
+        "apply": ["apply", "-auto-approve", *variables],
+        "destroy": ["destroy", "-auto-approve", *variables],
+    }
 
 
 class BenchError(Exception):
@@ -67,20 +87,21 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def peer_once(workdir: Path) -> dict[str, float]:
+def peer_once(workdir: Path, lab: str, cloud: dict[str, str]) -> dict[str, float]:
     """Plain Terraform: init, apply, destroy on a fresh copy of the lab's module."""
     module = workdir / "peer"
-    shutil.copytree(LABS_DIR / LAB / "terraform", module)
+    shutil.copytree(LABS_DIR / lab / "terraform", module)
     terraform = [sys.executable, "-m", "labrun.tfworker"]
-    env = base_env()
-    return {step: run([*terraform, *args], module, env)[0] for step, args in PEER_STEPS.items()}
+    env = {**base_env(), **cloud}
+    steps = peer_steps(lab)
+    return {step: run([*terraform, *args], module, env)[0] for step, args in steps.items()}
 
 
-def labrun_once(workdir: Path) -> dict[str, float]:
-    """labrun start --json, then labrun stop SESSION --json, in a fresh LABRUN_HOME."""
-    env = {**base_env(), "LABRUN_HOME": str(workdir / "labrun-home")}
+def labrun_once(workdir: Path, lab: str, home: Path | None) -> dict[str, float]:
+    """labrun start --json, then labrun stop SESSION --json, in `home` (None: a fresh one)."""
+    env = {**base_env(), "LABRUN_HOME": str(home or workdir / "labrun-home")}
     labrun = [sys.executable, "-m", "labrun"]
-    start_args = ["start", LAB, "--labs-dir", str(LABS_DIR), "--json"]
+    start_args = ["start", lab, "--labs-dir", str(LABS_DIR), "--json"]
     start_seconds, out = run([*labrun, *start_args], workdir, env)
     session = json.loads(out)["session"]
     stop_seconds, out = run([*labrun, "stop", session, "--json"], workdir, env)
@@ -89,16 +110,47 @@ def labrun_once(workdir: Path) -> dict[str, float]:
     return {"start": start_seconds, "stop": stop_seconds}
 
 
-def measure(runs: int) -> dict[str, list[dict[str, float]]]:
+def measure(runs: int, lab: str) -> dict[str, list[dict[str, float]]]:
     """One warm-up of each side, then `runs` of each, interleaved."""
     samples: dict[str, list[dict[str, float]]] = {"peer": [], "labrun": []}
-    for index in range(runs + 1):
-        for side, once in (("peer", peer_once), ("labrun", labrun_once)):
-            with tempfile.TemporaryDirectory(prefix=f"bench-{side}-") as tmp:
-                phases = once(Path(tmp))
-            if index > 0:  # run 0 is the warm-up
-                samples[side].append(phases)
+    with tempfile.TemporaryDirectory(prefix="bench-homes-") as homes, ExitStack() as stack:
+        cloud: dict[str, str] = {}
+        home = None
+        if lab == CLOUD_LAB:  # the peer's cloud, and labrun's one home
+            cloud = stack.enter_context(running_cloud(Path(homes) / "peer-cloud"))
+            home = Path(homes) / "labrun"
+        for index in range(runs + 1):
+            for side in ("peer", "labrun"):
+                with tempfile.TemporaryDirectory(prefix=f"bench-{side}-") as tmp:
+                    if side == "peer":
+                        phases = peer_once(Path(tmp), lab, cloud)
+                    else:
+                        phases = labrun_once(Path(tmp), lab, home)
+                if index > 0:  # run 0 is the warm-up
+                    samples[side].append(phases)
     return samples
+
+
+@contextmanager
+def running_cloud(home: Path) -> Iterator[dict[str, str]]:
+    """A local cloud of its own (in `home`) for the peer: its AWS environment."""
+    env = {**os.environ, "LABRUN_HOME": str(home)}
+    script = "from labrun import localcloud; print(localcloud.ensure_running().endpoint)"
+    endpoint = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    try:
+        os.environ["LABRUN_HOME"], saved = str(home), os.environ.get("LABRUN_HOME")
+        from labrun import localcloud
+
+        yield localcloud.aws_env(endpoint)
+    finally:
+        stop = "from labrun import localcloud; localcloud.stop()"
+        subprocess.run([sys.executable, "-c", stop], env=env, check=False)
+        if saved is None:
+            os.environ.pop("LABRUN_HOME", None)
+        else:
+            os.environ["LABRUN_HOME"] = saved
 
 
 def summary(phases: list[dict[str, float]]) -> dict[str, Any]:
@@ -113,12 +165,12 @@ def summary(phases: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
-def report(runs: int, samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+def report(runs: int, lab: str, samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
     peer, labrun = summary(samples["peer"]), summary(samples["labrun"])
     ratio = labrun["median"] / peer["median"]
-    return {
+    result = {
         "benchmark": "start_stop",
-        "lab": LAB,
+        "lab": lab,
         "runs": runs,
         "peer": peer,
         "labrun": labrun,
@@ -126,6 +178,12 @@ def report(runs: int, samples: dict[str, list[dict[str, float]]]) -> dict[str, A
         "target_ratio": TARGET_RATIO,
         "verdict": "PASS" if ratio <= TARGET_RATIO else "FAIL",
     }
+    if lab == CLOUD_LAB:  # absolute targets per phase instead
+        phases = labrun["phases"]
+        met = phases["start"] <= TARGET_START and phases["stop"] <= TARGET_STOP
+        result.update(target_ratio=None, target_start=TARGET_START, target_stop=TARGET_STOP)
+        result["verdict"] = "PASS" if met else "FAIL"
+    return result
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -137,6 +195,10 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{label:34}{side['median']:7.3f}s{side['min']:7.3f}s{side['max']:7.3f}s")
         phases = "  ".join(f"{name} {sec:.3f}s" for name, sec in side["phases"].items())
         print(f"{'':4}median per phase: {phases}")
+    if result["target_ratio"] is None:
+        target = f"targets: start <= {result['target_start']}s, stop <= {result['target_stop']}s"
+        print(f"ratio of medians: {result['ratio']:.2f}x; {target}: {result['verdict']}")
+        return
     target = f"target <= {result['target_ratio']}x"
     print(f"ratio of medians: {result['ratio']:.2f}x ({target}): {result['verdict']}")
 
@@ -144,12 +206,13 @@ def print_table(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs of each (default 5)")
+    parser.add_argument("--lab", choices=[LAB, CLOUD_LAB], default=LAB, help="the lab to run")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     try:
-        result = report(args.runs, measure(args.runs))
+        result = report(args.runs, args.lab, measure(args.runs, args.lab))
     except BenchError as exc:
         print(f"start_stop: {exc}", file=sys.stderr)
         return 1

@@ -75,3 +75,26 @@ def test_install_time_prints_its_figures() -> None:
     assert new["warm"]["seconds"] > 0 and new["warm"]["venv_mb"] > 0
     assert result["target_seconds"] == 30.0
     assert result["verdict"] is None  # only a cold cache says what a fresh machine sees
+
+
+def test_sweep_vs_custodian_prints_its_figures() -> None:
+    """One whole `labrun reap` of a small orphaned seed (Custodian not installed here)."""
+    result = run_benchmark(
+        "sweep_vs_custodian.py", "--count", "9", "--custodian", "", "--no-bytecode", "--json"
+    )
+    labrun = result["labrun"]
+    assert set(labrun) >= SIDE_KEYS and labrun["seeded"] == 9
+    assert labrun["removed"] == 9 and labrun["remaining"] == 0 and labrun["controls_removed"] == 0
+    assert labrun["detail"]["orphans"] == 9  # the reaper found them as orphans, and swept them
+    assert result["target_seconds"] == 3.0 and result["target_ratio"] == 10.0
+
+
+def test_the_sweep_through_the_strict_proxy_prints_its_figures() -> None:
+    result = run_benchmark(
+        "sweep_vs_custodian.py", "--count", "9", "--latency", "0.01", "--no-bytecode", "--json"
+    )
+    for side in ("labrun", "sequential"):
+        assert set(result[side]) >= SIDE_KEYS
+        assert result[side]["removed"] == 9 and result[side]["remaining"] == 0
+    assert result["latency"] == 0.01 and result["target_seconds"] == 8.0
+    assert result["verdict"] in ("PASS", "FAIL")

@@ -125,9 +125,9 @@ def default_vpc_parts(ec2: Any) -> dict[str, set[str]]:
 
 
 def test_a_vpc_goes_with_its_route_tables_acls_interfaces_endpoints_and_gateways(
-    aws: Clients, env: dict[str, str]
+    strict_aws: StrictAws,
 ) -> None:
-    ec2 = aws("ec2")
+    ec2, env = strict_aws.moto("ec2"), strict_aws.env
     defaults = default_vpc_parts(ec2)
     vpc, subnet = make_vpc(ec2, "10.21.0.0/16")
     table = ec2.create_route_table(VpcId=vpc, TagSpecifications=spec("route-table"))
@@ -161,8 +161,8 @@ def test_a_vpc_goes_with_its_route_tables_acls_interfaces_endpoints_and_gateways
 
     result = swept(env)
 
-    assert result.failed == [], result.failed
-    assert result.remaining == []
+    assert result.failed == [] and result.remaining == []
+    assert refusals(strict_aws) == []  # each dependency went before what it held
     assert keys(result.removed) >= {
         ("aws:ec2:vpc", vpc), ("aws:ec2:subnet", subnet), ("aws:ec2:route-table", table_id),
         ("aws:ec2:network-acl", acl_id), ("aws:ec2:egress-only-internet-gateway", eigw),
@@ -554,6 +554,24 @@ def test_a_user_goes_with_its_keys_certificates_and_virtual_mfa_device(
     assert keys(result.removed) == {("aws:iam:user", "s1-user")} and result.remaining == []
     devices = {d["SerialNumber"] for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]}
     assert devices == {spare["VirtualMFADevice"]["SerialNumber"]}
+
+
+def test_an_adopted_instance_profile_is_not_reported_as_unowned(
+    aws: Clients, env: dict[str, str]
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    iam = aws("iam")
+    iam.create_role(
+        RoleName="s1-role", AssumeRolePolicyDocument=json.dumps(TRUST), Tags=tag_list(SESSION)
+    )
+    for name in ("s1-adopted", "stray"):
+        iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName="s1-adopted", RoleName="s1-role")
+
+    reported = AwsSweeper(env).unmarked_since(since)
+
+    assert ("aws:iam:instance-profile", "stray") in keys(reported)
+    assert ("aws:iam:instance-profile", "s1-adopted") not in keys(reported)  # the role's
 
 
 def test_a_users_service_specific_credentials_go_when_aws_names_them(

@@ -1,7 +1,8 @@
 """The reaper: tear down what was forgotten, and only what is provably ours.
 
 It finds (1) sessions past their expiry, whose provisioning crashed, or whose teardown is
-unfinished, and tears each down with the one teardown pipeline; (2) orphans: resources
+unfinished, and tears each down with the one teardown pipeline, several at once (each
+under its own lease, `SESSION_WORKERS` at a time: they are independent); (2) orphans: resources
 bearing this owner's marks whose session is unknown, over, or past its `expires-at` mark,
 and sweeps them. It carries on past a failure and reports them all.
 """
@@ -13,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from labrun import awsenv, identity, installations, lease, teardown
+from labrun import awsenv, identity, installations, lanes, lease, teardown
 from labrun.errors import LabrunError, SessionBusy
 from labrun.home import installation_id
 from labrun.home import owner as home_owner
@@ -23,10 +25,11 @@ from labrun.identity import CloudIdentity
 from labrun.meter import budget_reached
 from labrun.session import Session, parse_rfc3339, utcnow
 from labrun.store import SessionStore
-from labrun.sweep import Found, Marks, Sweeper, sweep
+from labrun.sweep import Found, Marks, Survey, Sweeper, sweep
 from labrun.teardown import in_region
 
 UNKNOWN = "session unknown to this installation"
+SESSION_WORKERS = 4  # teardowns at once: each is mostly Terraform processes and API waits
 
 
 @dataclass
@@ -98,15 +101,29 @@ def reap(
     dry run until someone confirms it.
     """
     report = ReapReport(dry_run=dry_run)
-    for session, reason in due_sessions(store, owner):
-        entry: dict[str, Any] = {"session": session.id, "lab": session.lab, "reason": reason}
-        report.sessions.append(entry)
-        if not dry_run:
-            _reap_session(store, session, entry, report)
+    due = due_sessions(store, owner)
+    for session, reason in due:
+        report.sessions.append({"session": session.id, "lab": session.lab, "reason": reason})
+    if not dry_run:
+        _reap_sessions(store, [session for session, _ in due], report)
     for place in orphan_places(store, report):
         with awsenv.files_of(place.env):
             _reap_orphans(store, place, owner, report, dry_run or (place.real and not confirm_real))
     return report
+
+
+def _reap_sessions(store: SessionStore, sessions: list[Session], report: ReapReport) -> None:
+    """Tear the sessions down, SESSION_WORKERS at once; their failures in their order."""
+    parts = [ReapReport(dry_run=False) for _ in sessions]  # one each: no shared list
+    jobs = [
+        lanes.Job("sessions", partial(_reap_session, store, session, entry, part))
+        for session, entry, part in zip(sessions, report.sessions, parts, strict=True)
+    ]
+    lanes.run(jobs, workers=SESSION_WORKERS, default_limit=SESSION_WORKERS)
+    for part in parts:
+        report.failures += part.failures
+        report.warnings += part.warnings
+        report.refused += part.refused
 
 
 def _reap_session(
@@ -256,7 +273,8 @@ def _reap_orphans(
         if dry_run:
             continue
         try:
-            result = sweep(sweeper, Marks(session=session_id, owner=owner or item_owner))
+            marks = Marks(session=session_id, owner=owner or item_owner)
+            result = sweep(sweeper, marks, first=Survey(found=items))  # listed already
         except Exception as exc:  # this group only: the next one is still attempted
             report.failures.append(
                 f"session {session_id} ({place.label}): {teardown.describe(exc)}"

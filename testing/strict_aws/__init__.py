@@ -17,6 +17,8 @@ forwards each call to moto, unless a rule of the test says otherwise:
   DependencyViolation (a security group in use, a VPC or subnet with something in it, an
   internet gateway still attached...) and IAM deletes DeleteConflict (a user with access keys
   or policies, a role in an instance profile, a policy still attached...), as AWS does;
+- `latency(seconds)`: every call waits that long before it is answered, as over a network to
+  AWS (50-200 ms a call); calls in flight at once wait together;
 - `slow_delete("ec2:DeleteNatGateway", seconds)`: the delete is accepted at once but happens
   that much later. A NAT gateway is `deleting` meanwhile (and still holds its address and
   subnet), an instance `shutting-down` (still holding its volumes and groups), a DynamoDB
@@ -26,8 +28,11 @@ forwards each call to moto, unless a rule of the test says otherwise:
 Rules name calls the way AWS's own AccessDenied messages do, `prefix:Operation`
 ("iam:ListRoles", "tag:GetResources", "s3:DeleteBucket"; the operation is the API's, e.g.
 s3:ListBuckets), or a whole service ("sqs"), or "*". A rule applies `times` times (None:
-for as long as the test runs). Every call the proxy sees is in `calls`, in order, with what it
-answered: tests assert on them ("ListRoles was refused once, then the queue was deleted").
+for as long as the test runs). Every call the proxy sees is in `calls`, in the order it was
+answered, with what it answered and when it began and ended (on one counter of events):
+tests assert on them ("ListRoles was refused once, then the queue was deleted", "no security
+group delete began before every instance's termination had ended"); `peak("sqs")` is the
+most calls of a target the proxy was answering at once.
 
 Where the proxy needs to know more than the call says (does this group have instances? which
 resources did that delete make disappear?), it asks moto directly, not through itself.
@@ -44,6 +49,7 @@ credentials).
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import threading
@@ -82,6 +88,8 @@ class Call:
     answer: str  # "moto", an error code ("AccessDenied", "RequestLimitExceeded"...),
     # "dropped", "accepted" (a slow delete), or a refusal's code ("DependencyViolation")
     params: dict[str, Any] = field(default_factory=dict)
+    began: int = 0  # events (a call beginning or ending) the proxy counted before this one began
+    ended: int = 0  # ... and before it was answered
 
 
 @dataclass
@@ -115,6 +123,9 @@ class StrictAws:
         self._late_seconds = 0.0
         self._first_seen: dict[str, float] = {}
         self._dependencies = True
+        self._latency = 0.0
+        self._events = itertools.count(1)
+        self._began = threading.local()  # the handling thread's call: when it began
         self._slow: dict[str, float] = {}  # action -> seconds
         self._pending: dict[str, float] = {}  # resource id -> when it is really deleted
         self._timers: list[threading.Timer] = []
@@ -200,6 +211,21 @@ class StrictAws:
         """Refuse deletes while dependencies exist (DependencyViolation, DeleteConflict)."""
         self._dependencies = strict
 
+    def latency(self, seconds: float) -> None:
+        """Every call waits `seconds` before it is answered (0: none)."""
+        self._latency = seconds
+
+    def peak(self, target: str = "*") -> int:
+        """The most calls of `target` ("sqs", "sqs:DeleteQueue", "*") in flight at once."""
+        with self._lock:
+            calls = [c for c in self.calls if target in ("*", c.action.split(":")[0], c.action)]
+        steps = sorted([(c.began, 1) for c in calls] + [(c.ended, -1) for c in calls])
+        flying = most = 0
+        for _, step in steps:
+            flying += step
+            most = max(most, flying)
+        return most
+
     def slow_delete(self, action: str, seconds: float) -> None:
         """Accept `action` at once, delete for real `seconds` later. One of SLOW_DELETES."""
         if action not in SLOW_DELETES:
@@ -210,7 +236,7 @@ class StrictAws:
         """No rules any more (ghosts, late arrivals and slow deletes included)."""
         with self._lock:
             self._rules.clear()
-        self._ghost_seconds = self._late_seconds = 0.0
+        self._ghost_seconds = self._late_seconds = self._latency = 0.0
         self._ghosts.clear()
         self._slow.clear()
 
@@ -235,6 +261,9 @@ class StrictAws:
     # The proxy's side.
 
     def handle(self, request: Request) -> Answer:
+        self._began.event = next(self._events)
+        if self._latency:
+            time.sleep(self._latency)
         rule = self._rule_for(request.action)
         if rule is not None:
             try:
@@ -308,8 +337,10 @@ class StrictAws:
             self._rules.append(Rule(target, times, answer, name, after))
 
     def _log(self, request: Request, answer: str) -> None:
+        began = getattr(self._began, "event", 0)
         with self._lock:
-            self.calls.append(Call(request.action, answer, request.params))
+            ended = next(self._events)
+            self.calls.append(Call(request.action, answer, request.params, began, ended))
 
     def _client(self, service: str, region: str, endpoint: str) -> Any:
         key = (service, region, endpoint)

@@ -16,15 +16,21 @@ sweeper, each resource type is one entry in a registry, so supporting one more t
 small, self-contained addition. A sweeper's `survey` never stops at one failing type: what
 it could not list is named in `Survey.unlisted`, and `sweep` turns that into a failure of
 the result (the final listing cannot prove that nothing of that type remains).
+
+Deletes run concurrently (`labrun.lanes`): the resources of one dependency level at once,
+each level only once the one before it is done, and at most a sweeper's limit per lane (an
+AWS service) in flight. A sweeper says where each resource goes with `slot`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from labrun import lanes
 from labrun.errors import LabrunError
 
 
@@ -116,10 +122,25 @@ class SweepResult:
         return [f"{resource.kind} {resource.id}: {error}" for resource, error in self.failed]
 
 
+@dataclass(frozen=True)
+class Slot:
+    """Where one delete goes: deletes of one `level` run together, a level only once every
+    lower one is done (dependents go first); at most `limit` deletes of a `lane` at once."""
+
+    level: int
+    lane: str
+    limit: int
+
+
 class Sweeper(Protocol):
     """A place labrun can sweep."""
 
     name: str  # "aws" or "docker"
+    workers: int  # deletes in flight at once, in all lanes (1: one after another)
+
+    def slot(self, resource: Found) -> Slot:
+        """The level and lane of `resource`'s delete (see `Slot`)."""
+        ...
 
     def survey(self, marks: Marks, thorough: bool = False) -> Survey:
         """Everything carrying the marks (and what lives inside it), ours in deletion order.
@@ -154,18 +175,30 @@ def found_or_raise(survey: Survey) -> list[Found]:
     return survey.found
 
 
-def sweep(sweeper: Sweeper, marks: Marks, max_passes: int = 5) -> SweepResult:
+def sweep(
+    sweeper: Sweeper,
+    marks: Marks,
+    max_passes: int = 5,
+    first: Survey | None = None,
+    expect_clean: bool = False,
+) -> SweepResult:
     """Delete everything `sweeper` finds for `marks`, listing again after each pass.
 
-    A pass deletes in the order the survey gives (dependents first); what fails in one pass
-    (a security group still in use by an instance being terminated) is retried in the
-    next. Once the quick listing finds nothing, a thorough one must agree (what the AWS
-    tagging API does not show yet is found there, and deleted too). That final listing is
-    the proof: `remaining` must be empty and `failed` too.
+    A pass deletes level by level (dependents first), each level's deletes concurrently
+    (see `Slot`); what fails in one pass (a security group still in use by an instance
+    being terminated) is retried in the next. Once the quick listing finds nothing, a
+    thorough one must agree (what the AWS tagging API does not show yet is found there,
+    and deleted too); after a pass where every delete succeeded, the thorough listing comes
+    at once (it sees all the quick one would). That final listing is the proof: `remaining`
+    must be empty and `failed` too.
+
+    `first`: a survey of `marks` the caller already made (the reaper's), for the first pass.
+    `expect_clean`: most likely nothing is left (a teardown after Terraform's destroy): the
+    first listing is the thorough one, which is then at once the proof.
     """
     result = SweepResult()
     errors: dict[tuple[str, str], str] = {}
-    survey = sweeper.survey(marks)
+    survey = first if first is not None else sweeper.survey(marks, thorough=expect_clean)
     for attempt in range(max_passes):
         if not survey.found and not survey.thorough:
             survey = sweeper.survey(marks, thorough=True)
@@ -174,9 +207,11 @@ def sweep(sweeper: Sweeper, marks: Marks, max_passes: int = 5) -> SweepResult:
         if errors:  # a dependency was still settling (an instance shutting down): give it time
             time.sleep(min(2.0**attempt / 4, 4.0))
         result.passes += 1
-        for resource in survey.found:
-            _delete(sweeper, resource, result, errors)
-        survey = sweeper.survey(marks)
+        for level in levels(sweeper, survey.found):
+            outcomes = delete_level(sweeper, level)
+            for resource, error in zip(level, outcomes, strict=True):
+                _note(resource, error, result, errors)
+        survey = sweeper.survey(marks, thorough=not errors)
     final = survey if survey.thorough else sweeper.survey(marks, thorough=True)
     result.remaining = [*final.found, *final.foreign]
     left = {(r.kind, r.id) for r in result.remaining}
@@ -186,15 +221,37 @@ def sweep(sweeper: Sweeper, marks: Marks, max_passes: int = 5) -> SweepResult:
     return result
 
 
-def _delete(
-    sweeper: Sweeper, resource: Found, result: SweepResult, errors: dict[tuple[str, str], str]
+def levels(sweeper: Sweeper, found: list[Found]) -> list[list[Found]]:
+    """`found` grouped by dependency level, lowest (deleted first) first."""
+    grouped: dict[int, list[Found]] = {}
+    for resource in found:
+        grouped.setdefault(sweeper.slot(resource).level, []).append(resource)
+    return [grouped[level] for level in sorted(grouped)]
+
+
+def delete_level(sweeper: Sweeper, level: list[Found]) -> list[Exception | None]:
+    """Delete one level's resources concurrently, within the lanes' limits: each one's
+    failure (or None), in order. Returns once every delete has finished."""
+    slots = [sweeper.slot(resource) for resource in level]
+    jobs = [lanes.Job(s.lane, _deleter(sweeper, r)) for s, r in zip(slots, level, strict=True)]
+    limits = {slot.lane: slot.limit for slot in slots}
+    return lanes.run(jobs, limits, workers=sweeper.workers)
+
+
+def _deleter(sweeper: Sweeper, resource: Found) -> Callable[[], None]:
+    return lambda: sweeper.delete(resource)
+
+
+def _note(
+    resource: Found,
+    error: Exception | None,
+    result: SweepResult,
+    errors: dict[tuple[str, str], str],
 ) -> None:
-    """Delete one resource; any failure is noted for the next pass or the report."""
-    try:
-        sweeper.delete(resource)
-    except Exception as exc:  # carried on: the next pass or the report deals with it
-        errors[(resource.kind, resource.id)] = f"{type(exc).__name__}: {exc}"
-    else:
-        errors.pop((resource.kind, resource.id), None)
-        if resource not in result.removed:
-            result.removed.append(resource)
+    """Note one delete's outcome; a failure is kept for the next pass or the report."""
+    if error is not None:
+        errors[(resource.kind, resource.id)] = f"{type(error).__name__}: {error}"
+        return
+    errors.pop((resource.kind, resource.id), None)
+    if resource not in result.removed:
+        result.removed.append(resource)

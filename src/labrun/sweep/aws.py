@@ -34,17 +34,21 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar, cast
 
+from labrun import lanes
 from labrun.errors import LabrunError
 from labrun.sweep import (
     FOREIGN,
     Found,
     Marks,
+    Slot,
     Survey,
     aws_iam,
     aws_kms,
@@ -61,10 +65,14 @@ from labrun.sweep.aws_types import (
     SESSION_TAG,
     AwsType,
     Client,
+    Listed,
+    claim,
     error_code,
     tag_dict,
 )
 
+T = TypeVar("T")
+Marked = tuple[str, dict[str, str]]  # (id, tags), as `list_marked` gives them
 # The registry's entries beyond aws_types: importing their modules registers them.
 MORE_TYPES = (aws_iam, aws_kms, aws_secrets, aws_vpc)
 
@@ -156,10 +164,14 @@ def install_retry(client: Client, retry: Retry) -> None:
 
 
 def client(
-    env: Mapping[str, str], service: str, session: Any = None, retry: Retry = Retry()
+    env: Mapping[str, str],
+    service: str,
+    session: Any = None,
+    retry: Retry = Retry(),
+    connections: int = 10,
 ) -> Client:
     """A boto3 client configured by `env` alone (credentials, region, endpoint), its calls
-    retried by `retry`.
+    retried by `retry`, with up to `connections` HTTP connections (one per thread using it).
 
     Without AWS_ENDPOINT_URL in `env`, endpoints configured elsewhere (labrun's own
     environment) are ignored: a real-AWS session must not be swept in the local cloud.
@@ -167,7 +179,11 @@ def client(
     from botocore.config import Config
 
     endpoint = env.get("AWS_ENDPOINT_URL") or None
-    config = Config(retries={"total_max_attempts": 1}, ignore_configured_endpoint_urls=True)
+    config = Config(
+        retries={"total_max_attempts": 1},
+        ignore_configured_endpoint_urls=True,
+        max_pool_connections=connections,
+    )
     made = (session or boto_session(env)).client(service, endpoint_url=endpoint, config=config)
     install_retry(made, retry)
     return made
@@ -190,37 +206,165 @@ def account_id(env: Mapping[str, str]) -> str:
     return str(client(env, "sts").get_caller_identity()["Account"])
 
 
+@dataclass(frozen=True)
+class Check:
+    """One call of a survey's second round: a hit's confirmation, or a resource's tags."""
+
+    resource: Found
+    job: lanes.Job[object]  # answers a bool (exists), or the tags (None: gone since listed)
+    item: Listed | None = None  # what the type's listing said of it (for a tag read)
+
+
+# Deletes and listings in flight at once, per service, and in all. AWS throttles each
+# service on its own (CloudWatch Logs deletes at 10 a second, IAM's control plane is slow);
+# the retries above absorb a throttle, these keep the sweep from provoking one.
+LIMITS = {"iam": 10, "logs": 8, "ec2": 8, "ecr": 8, "dynamodb": 8, "lambda": 8, "s3": 16, "sqs": 16}
+WORKERS = 32
+
+
 class AwsSweeper:
-    """The `Sweeper` for one AWS account and region, configured by a session's env."""
+    """The `Sweeper` for one AWS account and region, configured by a session's env.
+
+    Thread-safe: `survey` and `sweep` call it from several threads at once. Its clients are
+    shared (boto3 clients are thread-safe), made under a lock (a boto3 session is not)."""
 
     name = "aws"
 
-    def __init__(self, env: Mapping[str, str], retry: Retry = Retry()) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        retry: Retry = Retry(),
+        limits: Mapping[str, int] = LIMITS,
+        workers: int = WORKERS,
+    ) -> None:
         self._env = dict(env)
         self._retry = retry
+        self.limits = dict(limits)
+        self.workers = workers
         self._session: Any = None
         self._clients: dict[str, Client] = {}
+        self._lock = threading.Lock()
         self._deleted: dict[tuple[str, str], float] = {}  # (kind, id) -> when (monotonic)
+        # kind -> (item, tags) of the last thorough survey's listings, for `unmarked_since`
+        self._seen: dict[str, list[tuple[Listed, dict[str, str] | None]]] = {}
+        # boto3's import and each client's making cost ~0.7 s of CPU: done in the background
+        # from here, they overlap with what the caller does first (a Terraform destroy).
+        threading.Thread(target=self._make_clients, name="aws-clients", daemon=True).start()
 
     def client(self, service: str) -> Client:
         """The boto3 client for `service`, made on first use."""
-        if service not in self._clients:
-            if self._session is None:
-                self._session = boto_session(self._env)
-            self._clients[service] = client(self._env, service, self._session, self._retry)
-        return self._clients[service]
+        with self._lock:
+            if service not in self._clients:
+                if self._session is None:
+                    self._session = boto_session(self._env)
+                pool = max(self.limits.values(), default=lanes.DEFAULT_LIMIT) + 2
+                made = client(self._env, service, self._session, self._retry, pool)
+                self._clients[service] = made
+            return self._clients[service]
+
+    def _make_clients(self) -> None:
+        services = dict.fromkeys([TAGGING, *(rtype.service for rtype in REGISTRY.values())])
+        for service in services:
+            try:
+                self.client(service)
+            except Exception:  # a bad setting: the sweep's own call will say so
+                return
+
+    def slot(self, resource: Found) -> Slot:
+        """Its type's deletion order is its level; its service, its lane."""
+        rtype = REGISTRY.get(resource.kind)
+        lane = rtype.service if rtype else resource.kind
+        return Slot(order(resource.kind), lane, self.limits.get(lane, lanes.DEFAULT_LIMIT))
 
     def survey(self, marks: Marks, thorough: bool = False) -> Survey:
-        """Every resource `marks` select, ours in deletion order (see the module doc)."""
+        """Every resource `marks` select, ours in deletion order (see the module doc).
+
+        Two rounds of concurrent calls: the tagging API and each type's own listing, then
+        the confirmations of the tagging API's hits and the tag reads the listings need."""
         survey = Survey(thorough=thorough)
-        for kind, id, tags in self._tagged(marks, survey, thorough):
-            self._sort(survey, marked(kind, id, tags), marks)
-        for rtype in REGISTRY.values():
-            if thorough or not rtype.tagging_api:
-                for id, tags in self._listing(rtype, marks, survey):
+        if thorough:
+            self._seen = {}
+        listed = [rtype for rtype in REGISTRY.values() if thorough or not rtype.tagging_api]
+        first = self._run(
+            [lanes.Job[object](TAGGING, partial(self._tagging_api, marks))]
+            + [
+                lanes.Job[object](rtype.service, partial(self._list, rtype, marks))
+                for rtype in listed
+            ]
+        )
+        checks = self._hit_checks(first[0], survey, marks, thorough)
+        for rtype, items in zip(listed, first[1:], strict=True):
+            if isinstance(items, Exception):
+                survey.unlisted[rtype.kind] = describe(items)
+            elif own_listing(rtype):  # already (id, tags), selected by the type itself
+                for id, tags in cast(list[Marked], items):
                     self._sort(survey, marked(rtype.kind, id, tags), marks)
+            else:
+                if thorough:
+                    self._seen[rtype.kind] = []  # filled as the tags come in
+                checks += self._tag_reads(rtype, cast(list[Listed], items))
+        for check, answer in zip(checks, self._run([c.job for c in checks]), strict=True):
+            self._answer(survey, marks, check, answer)
+        for kind in survey.unlisted:  # half a listing proves nothing: none of it is deleted
+            survey.found = [f for f in survey.found if f.kind != kind]
+            self._seen.pop(kind, None)
         survey.found.sort(key=lambda f: (order(f.kind), f.kind, f.id))
         return survey
+
+    def _answer(self, survey: Survey, marks: Marks, check: Check, answer: object) -> None:
+        """Take in one second-round answer: a confirmation, or a listed resource's tags."""
+        resource = check.resource
+        if isinstance(answer, Exception):  # a tag read failed: the type is unproven
+            survey.unlisted.setdefault(resource.kind, describe(answer))
+        elif check.item is not None:  # the tags of a listed resource (None: gone)
+            tags = cast("dict[str, str] | None", answer)
+            if survey.thorough:
+                self._seen[resource.kind].append((check.item, tags))
+            if tags is not None and claim(tags, marks) is not None:
+                self._sort(survey, marked(resource.kind, resource.id, tags), marks)
+        elif answer:  # a tagging-API hit its service confirms
+            self._sort(survey, resource, marks)
+
+    def _hit_checks(
+        self, hits: object, survey: Survey, marks: Marks, thorough: bool
+    ) -> list[Check]:
+        """The confirmations the tagging API's hits need (its unknown types need none)."""
+        if isinstance(hits, Exception):  # the types only the tagging API finds stay unproven
+            survey.unlisted[TAGGING_KIND] = describe(hits)
+            return []
+        checks = []
+        for arn, tags in cast(list[Marked], hits):
+            rtype, id = classify(arn)
+            if rtype is None:
+                self._sort(survey, marked(unknown_kind(arn), arn, tags), marks)
+            elif rtype.tagging_api and not thorough:  # thorough: listed by its own listing
+                job = lanes.Job[object](rtype.service, partial(self.exists, rtype, id))
+                checks.append(Check(marked(rtype.kind, id, tags), job))
+        return checks
+
+    def _tag_reads(self, rtype: AwsType, items: list[Listed]) -> list[Check]:
+        """The tag reads one type's listing needs, one job each."""
+        return [
+            Check(Found(kind=rtype.kind, id=item.id), lanes.Job[object](rtype.service,
+                  partial(self._tags, rtype, item)), item)
+            for item in items
+        ]  # fmt: skip
+
+    def _run(self, jobs: list[lanes.Job[T]]) -> list[T | Exception]:
+        return lanes.run(jobs, self.limits, self.workers)
+
+    def _list(
+        self, rtype: AwsType, marks: Marks
+    ) -> list[Listed] | list[tuple[str, dict[str, str]]]:
+        """A type's listing: its items, whose tags are read next (concurrently), or, for
+        a type with its own `list_marked`, what that selects, with the tags."""
+        if own_listing(rtype):
+            return list(rtype.list_marked(self.client(rtype.service), marks))
+        return list(rtype.list_all(self.client(rtype.service)))
+
+    def _tags(self, rtype: AwsType, item: Listed) -> dict[str, str] | None:
+        """The item's tags, or None when it went away since its listing."""
+        return rtype.tags_of(self.client(rtype.service), item)
 
     def find(self, marks: Marks) -> list[Found]:
         """What to delete for `marks`; raises SweepIncomplete when a listing failed."""
@@ -243,14 +387,18 @@ class AwsSweeper:
     def unmarked_since(self, since: datetime) -> list[Found]:
         """Resources of the registered types created at or after `since` with no
         labrun:session tag: reported, never deleted. Best effort: a type whose listing
-        fails (no permission, no such service in the local cloud) is skipped."""
+        fails (no permission, no such service in the local cloud) is skipped.
+
+        The types the last thorough survey listed are not listed again: a teardown asks
+        this right after its sweep's final listing, which saw everything there was."""
         cutoff = since if since.tzinfo else since.replace(tzinfo=UTC)  # naive: taken as UTC
-        found: list[Found] = []
-        for rtype in REGISTRY.values():
-            try:
-                found += list(self._unmarked(rtype, cutoff))
-            except Exception:  # best effort: see the docstring
-                continue
+        listings = self._run(
+            [
+                lanes.Job(rtype.service, partial(self._unmarked, rtype, cutoff))
+                for rtype in REGISTRY.values()
+            ]
+        )
+        found = [f for listing in listings if not isinstance(listing, Exception) for f in listing]
         return sorted(found, key=lambda f: (order(f.kind), f.kind, f.id))
 
     def _sort(self, survey: Survey, resource: Found, marks: Marks) -> None:
@@ -269,23 +417,6 @@ class AwsSweeper:
         when = self._deleted.get((resource.kind, resource.id))
         return rtype is not None and when is not None and time.monotonic() - when < rtype.settles
 
-    def _tagged(
-        self, marks: Marks, survey: Survey, thorough: bool
-    ) -> Iterator[tuple[str, str, dict[str, str]]]:
-        """(kind, id, tags) of the tagging API's hits that still exist. In a thorough
-        survey, only those of unknown types: the registered ones are listed by their own."""
-        try:
-            hits = list(self._tagging_api(marks))
-        except Exception as exc:  # the types only the tagging API finds stay unproven
-            survey.unlisted[TAGGING_KIND] = describe(exc)
-            return
-        for arn, tags in hits:
-            rtype, id = classify(arn)
-            if rtype is None:
-                yield unknown_kind(arn), arn, tags
-            elif rtype.tagging_api and not thorough and self.exists(rtype, id):
-                yield rtype.kind, id, tags
-
     def exists(self, rtype: AwsType, id: str) -> bool:
         """The service's own word on a tagging-API hit (ghosts are not). When it cannot be
         asked, the hit counts: its delete, or the report, will say more."""
@@ -294,7 +425,7 @@ class AwsSweeper:
         except Exception:
             return True
 
-    def _tagging_api(self, marks: Marks) -> Iterator[tuple[str, dict[str, str]]]:
+    def _tagging_api(self, marks: Marks) -> list[tuple[str, dict[str, str]]]:
         """Each page is one call, retried on its own: a throttle does not restart the list."""
         session: dict[str, Any] = {"Key": SESSION_TAG}
         filters = [session]
@@ -303,29 +434,23 @@ class AwsSweeper:
         elif marks.owner is not None:
             filters.append({"Key": OWNER_TAG, "Values": [marks.owner]})
         paginator = self.client(TAGGING).get_paginator("get_resources")
-        for page in paginator.paginate(TagFilters=filters):
-            for mapping in page["ResourceTagMappingList"]:
-                yield mapping["ResourceARN"], tag_dict(mapping.get("Tags", []))
+        return [
+            (mapping["ResourceARN"], tag_dict(mapping.get("Tags", [])))
+            for page in paginator.paginate(TagFilters=filters)
+            for mapping in page["ResourceTagMappingList"]
+        ]
 
-    def _listing(
-        self, rtype: AwsType, marks: Marks, survey: Survey
-    ) -> list[tuple[str, dict[str, str]]]:
-        """(id, tags) of one type's selected resources, by its own listing; [] and an
-        `unlisted` entry when that fails."""
-        try:
-            return list(rtype.list_marked(self.client(rtype.service), marks))
-        except Exception as exc:
-            survey.unlisted[rtype.kind] = describe(exc)
-            return []
-
-    def _unmarked(self, rtype: AwsType, cutoff: datetime) -> Iterator[Found]:
+    def _unmarked(self, rtype: AwsType, cutoff: datetime) -> list[Found]:
         service = self.client(rtype.service)
-        for item in rtype.list_all(service):
-            if item.created is None or item.created < cutoff or item.inside:
-                continue  # no creation time: cannot tell; inside something: judged with it
-            tags = rtype.tags_of(service, item)
-            if tags is not None and SESSION_TAG not in tags:
-                yield Found(kind=rtype.kind, id=item.id, reason="unmarked")
+        seen = self._seen.get(rtype.kind)
+        if seen is None:
+            listed = (item for item in rtype.list_all(service) if created_since(item, cutoff))
+            seen = [(item, rtype.tags_of(service, item)) for item in listed]
+        return [
+            Found(kind=rtype.kind, id=item.id, reason="unmarked")
+            for item, tags in seen
+            if created_since(item, cutoff) and tags is not None and SESSION_TAG not in tags
+        ]
 
 
 def describe(exc: BaseException) -> str:
@@ -351,6 +476,17 @@ def unknown_kind(arn: str) -> str:
     if not re.search("[/:]", resource):
         return f"aws:{service}"
     return f"aws:{service}:{re.split('[/:]', resource, maxsplit=1)[0]}"
+
+
+def created_since(item: Listed, cutoff: datetime) -> bool:
+    """Created at or after `cutoff`, and not inside something (judged with it). No creation
+    time: cannot tell, so not."""
+    return item.created is not None and item.created >= cutoff and not item.inside
+
+
+def own_listing(rtype: AwsType) -> bool:
+    """Whether the type selects its marked resources itself (it overrides `list_marked`)."""
+    return type(rtype).list_marked is not AwsType.list_marked
 
 
 def order(kind: str) -> int:

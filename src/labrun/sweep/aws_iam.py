@@ -37,8 +37,10 @@ class InstanceProfile(AwsType):
     def list_all(self, client: Client) -> Iterator[Listed]:
         for profile in pages(client, "list_instance_profiles", "InstanceProfiles"):
             name, created = profile["InstanceProfileName"], moment(profile.get("CreateDate"))
-            role = f"aws:iam:role {profile['Roles'][0]['RoleName']}"
-            yield Listed(name, created, inside=role if held_role_marks(client, profile) else None)
+            inside = None
+            if held_role_marks(client, profile):  # then it holds exactly one role
+                inside = f"aws:iam:role {profile['Roles'][0]['RoleName']}"
+            yield Listed(name, created, inside=inside)
 
     def tags(self, client: Client, item: Listed) -> dict[str, str]:
         # get_instance_profile has them; list_instance_profile_tags is missing from moto

@@ -77,6 +77,7 @@ NOT_FOUND = frozenset(
         "InvalidNetworkInterfaceID.NotFound",
         "InvalidAttachmentID.NotFound",
         "InvalidVpcEndpointId.NotFound",
+        "InvalidVpcEndpoint.NotFound",  # in DeleteVpcEndpoints' Unsuccessful list
         "InvalidGatewayID.NotFound",  # an egress-only internet gateway
         "NotFoundException",  # KMS
         "NotFound",  # S3 HeadBucket

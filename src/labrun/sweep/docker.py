@@ -24,7 +24,7 @@ from typing import Any
 
 from labrun.errors import LabrunError
 from labrun.session import parse_rfc3339
-from labrun.sweep import FOREIGN, OURS, Found, Marks, Survey, found_or_raise
+from labrun.sweep import FOREIGN, OURS, Found, Marks, Slot, Survey, found_or_raise
 
 SESSION = "labrun.session"
 OWNER = "labrun.owner"
@@ -83,6 +83,7 @@ class DockerSweeper:
     """The `Sweeper` for the Docker engine (DOCKER_HOST is honoured by the default client)."""
 
     name = "docker"
+    workers = 4
 
     def __init__(self, client: Any | None = None) -> None:
         self._client = client
@@ -126,6 +127,12 @@ class DockerSweeper:
         except Exception as exc:  # this kind stays unproven; the others are still swept
             survey.unlisted[kind.name] = f"{type(exc).__name__}: {exc}"
             return []
+
+    def slot(self, resource: Found) -> Slot:
+        """By kind, in deletion order; images one at a time (a child image goes before its
+        parent, and both may be ours)."""
+        order = KINDS[resource.kind].order if resource.kind in KINDS else 0
+        return Slot(order, resource.kind, 1 if resource.kind == IMAGE else self.workers)
 
     def delete(self, resource: Found) -> None:
         """Remove one resource; "not found" is success, "in use" raises (retried next pass)."""

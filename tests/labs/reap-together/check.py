@@ -1,0 +1,6 @@
+from labrun.checks import task
+
+
+@task("nothing")
+def nothing(ctx):
+    pass
