@@ -8,6 +8,7 @@ setups do, counts). What a session's tools get from the user's shell is `passthr
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,20 +79,24 @@ def overlay(environ: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str
 
 
 FILES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+# The process environment is shared by threads (the reaper tears sessions down several at
+# once): the blocks that set the files there run one at a time.
+_FILES_LOCK = threading.RLock()
 
 
 @contextmanager
 def files_of(env: Mapping[str, str]) -> Iterator[None]:
     """botocore reads where the config and credentials files are from the process
     environment only: for the block, this process uses `env`'s (a session's recorded ones,
-    which the scheduled reaper's environment lacks)."""
-    saved = {key: os.environ.get(key) for key in FILES}
-    os.environ.update({key: env[key] for key in FILES if env.get(key)})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    which the scheduled reaper's environment lacks). One block at a time per process."""
+    with _FILES_LOCK:
+        saved = {key: os.environ.get(key) for key in FILES}
+        os.environ.update({key: env[key] for key in FILES if env.get(key)})
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value

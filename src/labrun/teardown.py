@@ -12,6 +12,7 @@ A session is marked ended only when nothing of it remains.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -141,7 +142,9 @@ def _pipeline(
 
         endpoint = localcloud.endpoint_for_teardown()
     env = environment.session_env(session, endpoint)
-    with awsenv.files_of(env):
+    # Teardowns in an AWS account run one at a time in a process (the reaper's threads):
+    # they set the account's config files in the process environment for botocore.
+    with awsenv.files_of(env) if where.cloud == identity.AWS else nullcontext():
         _pipeline_in(session, receipt, progress, lease, forget_state, where, env, endpoint)
 
 
