@@ -7,6 +7,7 @@ unpacked and its handler run in a Python that has only boto3, as the Lambda runt
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -319,3 +320,41 @@ def test_the_terraform_module_parses_and_deploys_what_the_cli_deploys(tmp_path: 
     assert Path(written["package"]).name in text and Path(written["policy"]).name in text
     statement = json.loads(Path(written["policy"]).read_text())
     assert statement == reaperpackage.sweep_policy()
+
+
+def test_a_session_on_aws_is_reaped_in_the_cloud_with_no_labrun_running(
+    aws: dict[str, str], tmp_path: Path, test_labs: Path, lambda_python: Path
+) -> None:
+    """The laptop closed: nobody runs labrun (no watchdog either); the cloud reaper alone
+    removes a --target aws session's bucket once its hard expiry (created_at + max_ttl)
+    has passed. Then the next stop finds nothing left."""
+    import shutil
+
+    labs = tmp_path / "labs"
+    shutil.copytree(test_labs / "s3-hello", labs / "s3-hello")
+    manifest = labs / "s3-hello" / "lab.toml"
+    text = manifest.read_text().replace('["local"]', '["local", "aws"]')
+    text = text.replace('ttl = "1h"\nmax_ttl = "2h"', 'ttl = "2s"\nmax_ttl = "2s"')
+    manifest.write_text(text)
+    deployed = labrun_json("reaper", "deploy")
+    started = labrun_json("start", "s3-hello", "--labs-dir", str(labs), "--target", "aws")
+    name = started["outputs"]["bucket"]
+    tags = aws_client(aws, "s3").get_bucket_tagging(Bucket=name)["TagSet"]
+    hard = {t["Key"]: t["Value"] for t in tags}["labrun:hard-expires-at"]
+    hard_at = datetime.fromisoformat(hard.replace("Z", "+00:00"))
+    deadline = time.monotonic() + 60
+    while datetime.now(UTC) <= hard_at:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+    function = aws_client(aws, "lambda").get_function_configuration(
+        FunctionName=deployed["function_name"]
+    )
+    root = unpack(Path(deployed["package"]), tmp_path / "task")
+    env = {**aws, **function["Environment"]["Variables"]}
+    receipt = run_handler(lambda_python, root, function["Handler"], env)
+    assert [s["session"] for s in receipt["sessions"]] == [started["session"]]
+    assert name not in buckets(aws)
+
+    stopped = labrun_json("stop", started["session"])
+    assert stopped["ok"] is True and stopped["remaining"] == []

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from labrun import watchdog
+from labrun.lease import process_started
 from labrun.session import parse_rfc3339, utcnow
 from labrun.store import SessionStore
 from testing.cli import labrun, labrun_json
@@ -64,7 +65,7 @@ def test_an_expired_session_is_torn_down_with_no_command_run(
 ) -> None:
     started = start(test_labs, "3s")
     sid = str(started["session"])
-    assert f"session {sid} has" in str(started["stderr"])  # less than 10 minutes: warned
+    assert f"warning: session {sid} has" in str(started["stderr"])  # under 10 minutes
     pid = watchdog_pid()
 
     poll(f"the watchdog to end {sid}", ended(sid))
@@ -73,7 +74,7 @@ def test_an_expired_session_is_torn_down_with_no_command_run(
     receipt = next(e for e in events if e["event"] == "teardown")
     assert receipt["ok"] is True
     # No session left: the watchdog exits and forgets itself.
-    poll("the watchdog to exit", lambda: watchdog.process_start(pid) is None)
+    poll("the watchdog to exit", lambda: process_started(pid) is None)
     assert not watchdog.state_path().exists()
 
 
@@ -81,7 +82,7 @@ def test_a_killed_watchdog_is_restarted_by_the_next_command(watched: None, test_
     sid = str(start(test_labs, "20s")["session"])
     first = watchdog_pid()
     os.kill(first, signal.SIGKILL)
-    poll("the killed watchdog to be gone", lambda: watchdog.process_start(first) is None)
+    poll("the killed watchdog to be gone", lambda: process_started(first) is None)
     assert not watchdog.status().running  # its record names a dead process
 
     status = labrun_json("status")  # any command: it finds the watchdog dead
@@ -110,11 +111,11 @@ def test_one_watchdog_per_home_and_status_says_expiry_is_armed(
     assert reapers["watchdog"]["pid"] == pid and reapers["cloud"]["checked"] is False
     for sid in (one, two):
         labrun_json("stop", sid)
-    poll("the watchdog to exit", lambda: watchdog.process_start(pid) is None)
+    poll("the watchdog to exit", lambda: process_started(pid) is None)
 
 
 def test_the_first_command_past_ten_minutes_left_warns_once(watched: None, test_labs: Path) -> None:
-    started = start(test_labs, "10m2s")
+    started = start(test_labs, "10m15s")  # a slow start still ends above 10m
     sid = str(started["session"])
     assert "left" not in str(started["stderr"])  # more than 10 minutes at start
     expires_at = parse_rfc3339(str(started["expires_at"]))

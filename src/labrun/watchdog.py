@@ -71,33 +71,12 @@ def status() -> Watchdog:
         data = json.loads(state_path().read_text())
     except (OSError, ValueError):
         return Watchdog(running=False)
-    pid = int(data.get("pid", 0))
+    from labrun.lease import holder_alive
+
+    pid, started = int(data.get("pid", 0)), data.get("started")
     sessions = tuple((s["id"], s["expires_at"]) for s in data.get("sessions", []))
-    alive = pid > 0 and data.get("started") == process_start(pid)
+    alive = pid > 0 and started is not None and holder_alive(pid, started)
     return Watchdog(running=alive, pid=pid, sessions=sessions)
-
-
-def process_start(pid: int) -> str | None:
-    """When the process started (clock ticks since boot, from /proc), None when it is gone.
-
-    Where /proc is missing (macOS), the pid alone is checked: "?" stands for any start."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        if Path("/proc/self/stat").exists():
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return "?"
-    except OSError:
-        return None
-    # Fields 3 (state) and 22 (start); the name (field 2) may hold spaces: count after its ")".
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] in ("Z", "X") else fields[19]  # a zombie is dead already
 
 
 def ensure_running(wait: float = ARM_WAIT) -> Watchdog:
@@ -141,12 +120,16 @@ def warn_soon(ids: list[str], expiries: dict[str, str]) -> None:
     for sid in ids:
         expires_at = parse_rfc3339(expiries[sid])
         left = (expires_at - now).total_seconds()
-        if sid in warned or not 0 < left < WARN_UNDER:
+        if sid in warned or left >= WARN_UNDER:
             continue
-        sys.stderr.write(
-            f"labrun: warning: session {sid} has {format_duration(expires_at - now)} left: "
-            f"it is torn down at {expires_at:%H:%M:%S} UTC (`labrun extend {sid} 30m` for more)\n"
-        )
+        if left > 0:
+            sys.stderr.write(
+                f"labrun: warning: session {sid} has {format_duration(expires_at - now)} left: "
+                f"it is torn down at {expires_at:%H:%M:%S} UTC "
+                f"(`labrun extend {sid} 30m` for more)\n"
+            )
+        else:
+            sys.stderr.write(f"labrun: warning: session {sid} has expired: it is torn down now\n")
         with warned_file.open("a") as f:
             f.write(sid + "\n")
 
@@ -254,12 +237,13 @@ def _tear_down_due(store: SessionStore, failed_at: dict[str, float]) -> None:
 
 def _record(live: list[Session]) -> None:
     """Write watchdog.json when what it says changed (atomically: readers never see half)."""
+    from labrun.lease import process_started
     from labrun.session import rfc3339
 
     ordered = sorted(live, key=lambda s: s.expires_at)
     data = {
         "pid": os.getpid(),
-        "started": process_start(os.getpid()),
+        "started": process_started(os.getpid()),
         "sessions": [{"id": s.id, "expires_at": rfc3339(s.expires_at)} for s in ordered],
     }
     text = json.dumps(data, indent=1)

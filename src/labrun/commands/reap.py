@@ -82,7 +82,8 @@ def reaper() -> None:
       else a crontab line), for orphans and after a reboot;
     deploy / undeploy: the cloud reaper, a Lambda function in your AWS account that tears
       down expired --target aws sessions with your laptop closed;
-    status: both.
+    status: both, and the session watchdog.
+    package: the cloud reaper's zip and IAM policy, for terraform/cloud-reaper.
     """
 
 
