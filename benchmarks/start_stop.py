@@ -8,7 +8,10 @@ one network), and the targets are absolute: `labrun start` <= 1.0 s, `labrun sto
 (medians). labrun runs in one LABRUN_HOME throughout, as a user's: each start starts the
 local cloud (the stop before stopped it, as it does once no local session is left) and
 each stop sweeps the cloud and the Docker engine. The peer's Terraform reaches a local cloud
-that is already running, and is given the marks as variables.
+that is already running, and is given the marks as variables. `--pause 5` waits between
+start and stop, as a learner works in between: the local cloud builds what a stop's sweep
+needs in the background once it is ready (2 to 3 s on a busy machine), and a stop that
+comes before that waits for it.
 
 Both sides run the same Terraform build (the embedded one, `python -m labrun.tfworker`,
 since the machine has no `terraform` binary), one process per command as a user would type
@@ -97,20 +100,22 @@ def peer_once(workdir: Path, lab: str, cloud: dict[str, str]) -> dict[str, float
     return {step: run([*terraform, *args], module, env)[0] for step, args in steps.items()}
 
 
-def labrun_once(workdir: Path, lab: str, home: Path | None) -> dict[str, float]:
-    """labrun start --json, then labrun stop SESSION --json, in `home` (None: a fresh one)."""
+def labrun_once(workdir: Path, lab: str, home: Path | None, pause: float) -> dict[str, float]:
+    """labrun start --json, then labrun stop SESSION --json, in `home` (None: a fresh one),
+    `pause` seconds apart (a learner works in between)."""
     env = {**base_env(), "LABRUN_HOME": str(home or workdir / "labrun-home")}
     labrun = [sys.executable, "-m", "labrun"]
     start_args = ["start", lab, "--labs-dir", str(LABS_DIR), "--json"]
     start_seconds, out = run([*labrun, *start_args], workdir, env)
     session = json.loads(out)["session"]
+    time.sleep(pause)
     stop_seconds, out = run([*labrun, "stop", session, "--json"], workdir, env)
     if not json.loads(out).get("ok"):
         raise BenchError(f"labrun stop {session} did not leave everything clean:\n{out}")
     return {"start": start_seconds, "stop": stop_seconds}
 
 
-def measure(runs: int, lab: str) -> dict[str, list[dict[str, float]]]:
+def measure(runs: int, lab: str, pause: float = 0.0) -> dict[str, list[dict[str, float]]]:
     """One warm-up of each side, then `runs` of each, interleaved."""
     samples: dict[str, list[dict[str, float]]] = {"peer": [], "labrun": []}
     with tempfile.TemporaryDirectory(prefix="bench-homes-") as homes, ExitStack() as stack:
@@ -125,7 +130,7 @@ def measure(runs: int, lab: str) -> dict[str, list[dict[str, float]]]:
                     if side == "peer":
                         phases = peer_once(Path(tmp), lab, cloud)
                     else:
-                        phases = labrun_once(Path(tmp), lab, home)
+                        phases = labrun_once(Path(tmp), lab, home, pause)
                 if index > 0:  # run 0 is the warm-up
                     samples[side].append(phases)
     return samples
@@ -135,22 +140,18 @@ def measure(runs: int, lab: str) -> dict[str, list[dict[str, float]]]:
 def running_cloud(home: Path) -> Iterator[dict[str, str]]:
     """A local cloud of its own (in `home`) for the peer: its AWS environment."""
     env = {**os.environ, "LABRUN_HOME": str(home)}
-    script = "from labrun import localcloud; print(localcloud.ensure_running().endpoint)"
-    endpoint = subprocess.run(
+    script = (
+        "import json; from labrun import localcloud; "
+        "print(json.dumps(localcloud.aws_env(localcloud.ensure_running().endpoint)))"
+    )
+    answer = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    )
     try:
-        os.environ["LABRUN_HOME"], saved = str(home), os.environ.get("LABRUN_HOME")
-        from labrun import localcloud
-
-        yield localcloud.aws_env(endpoint)
+        yield json.loads(answer.stdout)
     finally:
         stop = "from labrun import localcloud; localcloud.stop()"
         subprocess.run([sys.executable, "-c", stop], env=env, check=False)
-        if saved is None:
-            os.environ.pop("LABRUN_HOME", None)
-        else:
-            os.environ["LABRUN_HOME"] = saved
 
 
 def summary(phases: list[dict[str, float]]) -> dict[str, Any]:
@@ -207,12 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs of each (default 5)")
     parser.add_argument("--lab", choices=[LAB, CLOUD_LAB], default=LAB, help="the lab to run")
+    parser.add_argument(
+        "--pause", type=float, default=0.0,
+        help="seconds between labrun start and stop, as a learner works in between (default 0)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     try:
-        result = report(args.runs, args.lab, measure(args.runs, args.lab))
+        result = report(args.runs, args.lab, measure(args.runs, args.lab, args.pause))
+        result["pause"] = args.pause
     except BenchError as exc:
         print(f"start_stop: {exc}", file=sys.stderr)
         return 1

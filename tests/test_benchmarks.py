@@ -98,3 +98,20 @@ def test_the_sweep_through_the_strict_proxy_prints_its_figures() -> None:
         assert result[side]["removed"] == 9 and result[side]["remaining"] == 0
     assert result["latency"] == 0.01 and result["target_seconds"] == 8.0
     assert result["verdict"] in ("PASS", "FAIL")
+
+
+def test_start_stop_of_the_cloud_lab_prints_its_figures() -> None:
+    """The small lab that needs the local cloud and Docker, against Terraform alone."""
+    result = run_benchmark("start_stop.py", "--lab", "bench-cloud", "--runs", "1", "--json")
+    assert result["lab"] == "bench-cloud" and result["target_ratio"] is None
+    assert set(result["labrun"]["phases"]) == {"start", "stop"}
+    assert set(result["peer"]["phases"]) == {"init", "apply", "destroy"}
+    assert result["target_start"] == 1.0 and result["target_stop"] == 1.5
+    assert result["verdict"] in ("PASS", "FAIL")
+
+
+def test_reap_scale_prints_its_figures() -> None:
+    result = run_benchmark("reap_scale.py", "--sizes", "3", "--json")
+    assert result["rows"] == [result["rows"][0]] and result["rows"][0]["sessions"] == 3
+    assert result["rows"][0]["reaped"] == 3 and result["all_reaped"] is True
+    assert result["target_seconds"] == 20.0 and result["within_target"] is None  # not 200

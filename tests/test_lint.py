@@ -20,6 +20,7 @@ GOOD = [
     TESTS / "labs" / "docker-hello",
     TESTS / "fixtures" / "labs" / "gpu-training",
     TESTS.parent / "benchmarks" / "labs" / "bench-builtin",
+    TESTS.parent / "benchmarks" / "labs" / "bench-cloud",
 ]
 
 
