@@ -276,14 +276,15 @@ def test_a_percent_in_the_home_is_escaped_for_systemd(tmp_path: Path) -> None:
 
 def test_cloud_down_decides_under_the_cloud_lock(labrun_home: Path, owner: str) -> None:
     localcloud.ensure_running()
-    with open(localcloud.cloud_dir() / "lock", "a") as lock:
+    lock_path = localcloud.cloud_dir() / "lock"
+    with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another labrun is starting a session right now
         down = subprocess.Popen(
             [sys.executable, "-m", "labrun", "cloud", "down"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
-        while f" {down.pid} " not in _blocked_lock_waiters():  # `down` waits for the lock
+        while not _holds_open(down.pid, lock_path):  # `down` is waiting for the lock
             assert time.monotonic() < deadline and down.poll() is None, down.communicate()
             time.sleep(0.05)
         now = utcnow()
@@ -297,7 +298,16 @@ def test_cloud_down_decides_under_the_cloud_lock(labrun_home: Path, owner: str) 
     assert localcloud.status().running
 
 
-def _blocked_lock_waiters() -> str:
-    """/proc/locks lines of processes blocked on a lock ("->"), with spaces around fields."""
-    lines = Path("/proc/locks").read_text().splitlines()
-    return "\n".join(" " + " ".join(ln.split()) + " " for ln in lines if "->" in ln)
+def _holds_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` open (labrun opens the lock file, then waits on it)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if Path(os.readlink(fd)) == path:
+                return True
+        except OSError:
+            continue
+    return False
