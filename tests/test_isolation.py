@@ -97,3 +97,28 @@ def test_forget_state_is_refused_while_the_sweep_proves_nothing(
     strict_aws.clear()
     receipt = labrun_json("stop", session, "--forget-state", env=strict_aws.env)
     assert receipt["ok"] is True and receipt["forgotten"] == ["terraform_data.stuck"]
+
+
+def test_a_type_that_cannot_be_listed_does_not_stop_the_other_orphans_being_reaped(
+    tmp_path: Path, strict_aws: StrictAws, labrun_home: Path, owner: str
+) -> None:
+    labrun_home.mkdir(parents=True, exist_ok=True)
+    (labrun_home / "config.toml").write_text(
+        '[aws]\nallowed_account_ids = ["123456789012"]\nreap = true\n'
+    )
+    labs = queue_lab(tmp_path)
+    start = ["start", "queue-lab", "--labs-dir", str(labs), "--target", "aws"]
+    session = labrun_json(*start, env=strict_aws.env)["session"]  # live: its account is a place
+    sqs = strict_aws.moto("sqs")  # a queue of a session this store never knew
+    tags = {"labrun:session": "zorphan1", "labrun:owner": owner,
+            "labrun:expires-at": "2020-01-01T00:00:00Z"}  # fmt: skip
+    sqs.create_queue(QueueName="orphan-zorphan1", tags=tags)
+    strict_aws.deny("iam:ListRoles")
+    proc = labrun("reap", "--yes", "--json", env=strict_aws.env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, (report, proc.stderr)
+    assert any("ListRoles" in f or "AccessDenied" in f for f in report["failures"]), report
+    assert [o["session"] for o in report["orphans"]] == ["zorphan1"], report
+    assert "QueueUrls" not in sqs.list_queues(QueueNamePrefix="orphan-")  # reaped all the same
+    strict_aws.clear()
+    assert labrun_json("stop", session, env=strict_aws.env)["ok"] is True

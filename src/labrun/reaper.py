@@ -243,10 +243,15 @@ def _reap_orphans(
 ) -> None:
     sweeper = place.sweeper
     try:
-        found = sweeper.find(Marks(session=None, owner=owner))
+        listing = sweeper.survey(Marks(session=None, owner=owner))
     except Exception as exc:
         report.failures.append(f"{place.label}: listing failed: {teardown.describe(exc)}")
         return
+    # A type that could not be listed (AccessDenied on one action) is a failure of its own;
+    # the orphans of every other type are still reaped.
+    for kind, error in sorted(listing.unlisted.items()):
+        report.failures.append(f"{place.label}: listing {kind} failed: {error}")
+    found = listing.found
     groups: dict[tuple[str, str | None], list[Found]] = defaultdict(list)
     for item in found:
         if item.session:

@@ -53,10 +53,13 @@ def reap(sweeper: AwsSweeper, owners: list[str], now: datetime | None = None) ->
         receipt["errors"].append("LABRUN_REAPER_OWNERS is empty: no owner to serve")
     for owner in owners:
         try:
-            found = sweeper.find(Marks(session=None, owner=None if owner == "*" else owner))
+            listing = sweeper.survey(Marks(session=None, owner=None if owner == "*" else owner))
         except Exception as exc:  # reported: the other owners still get their run
             receipt["errors"].append(f"listing for owner {owner}: {type(exc).__name__}: {exc}")
             continue
+        for kind, error in sorted(listing.unlisted.items()):  # the other types get theirs
+            receipt["errors"].append(f"listing {kind} for owner {owner}: {error}")
+        found = listing.found
         for (session, mark_owner), items in _by_session(found).items():
             due = hard_expiry(items)
             entry = {"session": session, "owner": mark_owner, "hard_expires_at": due}
