@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,13 @@ import pytest
 from testing.fixtures import docker_client, moto_server, strict_aws  # noqa: F401
 
 TEST_LABS = Path(__file__).parent / "labs"
+
+# Tests press Ctrl-C (SIGINT) on labrun processes as a user at a terminal would. A shell that
+# starts a job in the background (`cmd &` in a script, as a CI runner may) makes it ignore
+# SIGINT, and an ignored signal stays ignored in every child: give this run, and so the
+# processes it starts, the default disposition back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
