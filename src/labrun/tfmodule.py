@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,13 +86,7 @@ class ModuleInfo:
 def cached_module_info(module_dir: Path, cache: Path) -> ModuleInfo:
     """inspect_module, remembered in `cache`: a session's module does not change after its
     start."""
-    try:
-        return ModuleInfo.from_json(json.loads(cache.read_text()))
-    except (FileNotFoundError, ValueError, KeyError):
-        pass
-    info = inspect_module(module_dir)
-    cache.write_text(json.dumps(info.to_json()))
-    return info
+    return _remembered(cache, lambda: inspect_module(module_dir))
 
 
 def inspect_module(path: Path) -> ModuleInfo:
@@ -109,11 +104,17 @@ def inspect_module(path: Path) -> ModuleInfo:
     for file in files:
         digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
     cache = _cache_dir() / f"{digest.hexdigest()}.json"
+    texts = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+    return _remembered(cache, lambda: _load(path, texts))
+
+
+def _remembered(cache: Path, read: Callable[[], ModuleInfo]) -> ModuleInfo:
+    """The ModuleInfo kept in `cache` (JSON), else `read()`, kept there for next time."""
     try:
         return ModuleInfo.from_json(json.loads(cache.read_text()))
     except (FileNotFoundError, ValueError, KeyError):
         pass
-    info = _load(path, [f.read_text(encoding="utf-8", errors="replace") for f in files])
+    info = read()
     cache.write_text(json.dumps(info.to_json()))
     return info
 
@@ -137,7 +138,7 @@ def _load(path: Path, texts: list[str]) -> ModuleInfo:
     for diag in diagnostics or []:
         if diag.get("Severity") == 1:  # an error (warnings are for `labrun lab lint`)
             raise LabrunError(f"{path}: Terraform cannot read the module: {diagnostic(diag)}")
-    resources = {**(module.get("ManagedResources") or {})}
+    resources = module.get("ManagedResources") or {}
     data_sources = module.get("DataResources") or {}
     requirements = (module.get("ProviderRequirements") or {}).get("RequiredProviders") or {}
     providers = {_provider_type(r) for r in [*resources.values(), *data_sources.values()]}
